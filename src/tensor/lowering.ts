@@ -1,0 +1,157 @@
+/**
+ * ONNX lowerings: each primitive becomes one or a few ONNX (opset 18) nodes. Shape operands are int64
+ * constants. The choices where several lowerings exist are documented at the rule (measured in bench/).
+ */
+import { attr, type OnnxGraphBuilder } from "../onnx/builder.js";
+import type { Aval } from "./aval.js";
+import type { DType } from "./dtype.js";
+import type { ConvParams, Primitive, PrimitiveParams } from "./primitives.js";
+
+type Lowering<Params> = (
+  b: OnnxGraphBuilder,
+  ins: readonly string[],
+  avals: readonly Aval[],
+  p: Params,
+  out: Aval,
+) => string;
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_TYPE: Record<DType, number> = { float32: 1, int32: 6, bool: 9 };
+
+const op =
+  (type: string): Lowering<PrimitiveParams["neg"]> =>
+  (b, ins) =>
+    b.node(type, ins)[0];
+
+function scalarConst(b: OnnxGraphBuilder, value: number, dtype: DType): string {
+  if (dtype === "float32") return b.constFloat([value], []);
+  if (dtype === "int32") return b.constInt32([value], []);
+  return b.initializer("bool", [], Uint8Array.of(value ? 1 : 0));
+}
+
+function reduce(type: string): Lowering<PrimitiveParams["sum"]> {
+  return (b, [x], _a, { axes, keepdims }) =>
+    b.node(type, [x, b.constInt64(axes)], { keepdims: attr.int(keepdims ? 1 : 0) })[0];
+}
+
+function convAttrs(p: ConvParams) {
+  return {
+    strides: attr.ints(p.stride),
+    pads: attr.ints(p.padding),
+    dilations: attr.ints(p.dilation),
+    group: attr.int(p.groups),
+  };
+}
+
+/**
+ * d loss / d weight of conv2d as im2col + one GEMM: each kernel tap (ky, kx) is a strided slice of the
+ * padded input; dW[co, (ci,ky,kx)] = dy[co, (b,oy,ox)] @ cols[(b,oy,ox), (ci,ky,kx)].
+ * Measured faster than a Conv over batch-swapped axes (DESIGN.md; bench/lowering.ts).
+ */
+function weightGradGroup(
+  b: OnnxGraphBuilder,
+  x: string,
+  dy: string,
+  xs: Aval,
+  dys: Aval,
+  p: PrimitiveParams["convWeightGrad"],
+) {
+  const [B, Ci] = xs.shape;
+  const [, Co, Ho, Wo] = dys.shape;
+  const [kh, kw] = p.kernel;
+  const [pt, pl, pb, pr] = p.padding;
+  const padded =
+    pt + pl + pb + pr > 0 ? b.node("Pad", [x, b.constInt64([0, 0, pt, pl, 0, 0, pb, pr])])[0] : x;
+  const taps: string[] = [];
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      const y0 = ky * p.dilation[0];
+      const x0 = kx * p.dilation[1];
+      const tap = b.node("Slice", [
+        padded,
+        b.constInt64([y0, x0]),
+        b.constInt64([y0 + (Ho - 1) * p.stride[0] + 1, x0 + (Wo - 1) * p.stride[1] + 1]),
+        b.constInt64([2, 3]),
+        b.constInt64([p.stride[0], p.stride[1]]),
+      ])[0];
+      taps.push(b.node("Unsqueeze", [tap, b.constInt64([2])])[0]);
+    }
+  }
+  // cols: [B, Ci, kh*kw, Ho, Wo] -> [B, Ho, Wo, Ci, kh*kw] -> [B*Ho*Wo, Ci*kh*kw]
+  const stacked = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: attr.int(2) })[0];
+  const cols = b.node("Transpose", [stacked], { perm: attr.ints([0, 3, 4, 1, 2]) })[0];
+  const cols2 = b.node("Reshape", [cols, b.constInt64([B * Ho * Wo, Ci * kh * kw])])[0];
+  // dy: [B, Co, Ho, Wo] -> [Co, B, Ho, Wo] -> [Co, B*Ho*Wo]
+  const dyT = b.node("Transpose", [dy], { perm: attr.ints([1, 0, 2, 3]) })[0];
+  const dy2 = b.node("Reshape", [dyT, b.constInt64([Co, B * Ho * Wo])])[0];
+  const dw = b.node("MatMul", [dy2, cols2])[0];
+  return b.node("Reshape", [dw, b.constInt64([Co, Ci, kh, kw])])[0];
+}
+
+const convWeightGrad: Lowering<PrimitiveParams["convWeightGrad"]> = (b, [x, dy], [xs, dys], p) => {
+  const g = p.groups;
+  if (g === 1) return weightGradGroup(b, x, dy, xs, dys, p);
+  const cig = xs.shape[1] / g;
+  const cog = dys.shape[1] / g;
+  const part = (name: string, c: number, i: number) =>
+    b.node("Slice", [name, b.constInt64([i * c]), b.constInt64([(i + 1) * c]), b.constInt64([1])])[0];
+  const parts = Array.from({ length: g }, (_, i) =>
+    weightGradGroup(
+      b,
+      part(x, cig, i),
+      part(dy, cog, i),
+      { shape: [xs.shape[0], cig, xs.shape[2], xs.shape[3]], dtype: xs.dtype },
+      { shape: [dys.shape[0], cog, dys.shape[2], dys.shape[3]], dtype: dys.dtype },
+      { ...p, groups: 1 },
+    ),
+  );
+  return b.node("Concat", parts, { axis: attr.int(0) })[0];
+};
+
+export const lowerings: { [P in Primitive]: Lowering<PrimitiveParams[P]> } = {
+  neg: op("Neg"),
+  exp: op("Exp"),
+  log: op("Log"),
+  sqrt: op("Sqrt"),
+  tanh: op("Tanh"),
+  sigmoid: op("Sigmoid"),
+  sin: op("Sin"),
+  cos: op("Cos"),
+  abs: op("Abs"),
+  sign: op("Sign"),
+  add: op("Add"),
+  sub: op("Sub"),
+  mul: op("Mul"),
+  div: op("Div"),
+  maximum: op("Max"),
+  minimum: op("Min"),
+  less: op("Less"),
+  greater: op("Greater"),
+  equal: op("Equal"),
+  where: op("Where"),
+  cast: (b, [x], _a, { dtype }) => b.node("Cast", [x], { to: attr.int(ONNX_TYPE[dtype]) })[0],
+  sum: reduce("ReduceSum"),
+  max: reduce("ReduceMax"),
+  reshape: (b, [x], _a, { shape }) => b.node("Reshape", [x, b.constInt64(shape)])[0],
+  transpose: (b, [x], _a, { perm }) => b.node("Transpose", [x], { perm: attr.ints(perm) })[0],
+  expand: (b, [x], _a, { shape }) => b.node("Expand", [x, b.constInt64(shape)])[0],
+  slice: (b, [x], [a], { starts, ends }) => {
+    const axes = a.shape.map((_, i) => i).filter((i) => starts[i] !== 0 || ends[i] !== a.shape[i]);
+    if (axes.length === 0) return b.node("Identity", [x])[0];
+    const pick = (v: readonly number[]) => b.constInt64(axes.map((i) => v[i]));
+    return b.node("Slice", [x, pick(starts), pick(ends), b.constInt64(axes)])[0];
+  },
+  concat: (b, ins, _a, { axis }) => b.node("Concat", ins, { axis: attr.int(axis) })[0],
+  pad: (b, [x], [a], { pads, value }) =>
+    b.node("Pad", [
+      x,
+      b.constInt64([...pads.map((q) => q[0]), ...pads.map((q) => q[1])]),
+      scalarConst(b, value, a.dtype),
+    ])[0],
+  matmul: op("MatMul"),
+  conv2d: (b, ins, _a, p) => b.node("Conv", ins, convAttrs(p))[0],
+  convTranspose2d: (b, ins, _a, p) =>
+    b.node("ConvTranspose", ins, { ...convAttrs(p), output_padding: attr.ints(p.outputPadding) })[0],
+  convWeightGrad,
+  gather: (b, ins) => b.node("Gather", ins, { axis: attr.int(0) })[0],
+};
