@@ -93,10 +93,6 @@ export function compile<A extends unknown[], R>(
     return unflatten(outTree, outs);
   };
 
-  return Object.assign(run, {
-    lower,
-    get cacheSize() {
-      return cache.size;
-    },
-  }) as Compiled<A, R>;
+  Object.defineProperty(run, "cacheSize", { get: () => cache.size });
+  return Object.assign(run, { lower }) as Compiled<A, R>;
 }

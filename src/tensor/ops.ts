@@ -262,9 +262,12 @@ export function upsampleNearest2d(x: Tensor, factor = 2): Tensor {
 
 /** Matrix product with NumPy semantics for 1-D operands and broadcast batch dims. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
-  if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
-  return bind("matmul", [a, b], {});
+  if (a.rank >= 2 && b.rank >= 2) return bind("matmul", [a, b], {});
+  const y = bind("matmul", [a.rank === 1 ? unsqueeze(a, 0) : a, b.rank === 1 ? unsqueeze(b, 1) : b], {});
+  const shape = [...y.shape];
+  if (b.rank === 1) shape.splice(-1, 1);
+  if (a.rank === 1) shape.splice(-2 + (b.rank === 1 ? 1 : 0), 1);
+  return reshape(y, shape);
 }
 
 /** y = x W^T + b over the last axis (torch.nn.functional.linear). */
