@@ -1,0 +1,94 @@
+/**
+ * A folder of the user's PNG/JPEG images. Each image is converted to the chosen channels, center-cropped
+ * to a square and resized (area averaging down, bilinear up) to `size` x `size`.
+ *
+ * Layout, as torchvision's ImageFolder: images directly in the folder give an unlabelled dataset;
+ * images in subfolders (`root/cat/1.png`, `root/dog/2.jpg`) give one class per subfolder, class ids in
+ * sorted subfolder-name order. Files are taken in sorted name order; other files are ignored.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import { decode as decodeJpeg } from "jpeg-js";
+import { decodePng } from "../io/png.js";
+import { assertChannels, type Channels, prepareImage, type RasterImage } from "./image.js";
+import { applyLimit, type ImageDataset } from "./types.js";
+
+export interface FolderOptions {
+  /** Output side length (default 64). */
+  size?: number;
+  /** 3: RGB over white (default); 4: RGBA; 1: gray. */
+  channels?: Channels;
+  limit?: number;
+}
+
+const EXTENSIONS = new Set([".png", ".jpg", ".jpeg"]);
+
+/** Decodes a PNG or JPEG file, chosen by its signature bytes (not its name). */
+export function decodeImageFile(path: string): RasterImage {
+  const bytes = readFileSync(path);
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) return decodePng(bytes);
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    const img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
+    return { width: img.width, height: img.height, channels: 4, data: img.data };
+  }
+  throw new Error(`${path}: not a PNG or JPEG file (unknown signature)`);
+}
+
+function sortedEntries(dir: string): string[] {
+  return readdirSync(dir).sort();
+}
+
+function isImage(path: string): boolean {
+  return EXTENSIONS.has(extname(path).toLowerCase()) && statSync(path).isFile();
+}
+
+/** Image files with their class index (-1 when unlabelled), and the class names. */
+export function listImageFolder(root: string): {
+  files: { path: string; label: number }[];
+  classes: string[];
+} {
+  let names: string[];
+  try {
+    names = sortedEntries(root);
+  } catch {
+    throw new Error(`folder: ${root} is not a readable directory`);
+  }
+  const direct = names.map((n) => join(root, n)).filter(isImage);
+  const classes = names.filter((n) => statSync(join(root, n)).isDirectory());
+  const files: { path: string; label: number }[] = direct.map((path) => ({ path, label: -1 }));
+  if (direct.length === 0) {
+    classes.forEach((c, label) => {
+      for (const n of sortedEntries(join(root, c))) {
+        const path = join(root, c, n);
+        if (isImage(path)) files.push({ path, label });
+      }
+    });
+  }
+  if (files.length === 0) {
+    throw new Error(`folder: no .png/.jpg/.jpeg images in ${root} or its subfolders`);
+  }
+  return { files, classes: direct.length === 0 ? classes : [] };
+}
+
+/** Loads an image folder as [N, C, size, size] in [-1, 1], labelled when it has class subfolders. */
+export function loadImageFolder(root: string, opts: FolderOptions = {}): ImageDataset {
+  const channels = opts.channels ?? 3;
+  assertChannels(channels);
+  const size = opts.size ?? 64;
+  if (!Number.isInteger(size) || size < 1) throw new Error(`size: expected a positive integer, got ${size}`);
+  const listing = listImageFolder(root);
+  const files = listing.files.slice(0, applyLimit(opts.limit, listing.files.length));
+  const per = channels * size * size;
+  const images = new Float32Array(files.length * per);
+  files.forEach(({ path }, i) => {
+    prepareImage(decodeImageFile(path), { channels, size }, images, i * per);
+  });
+  const base: ImageDataset = { name: `folder:${root}`, kind: "image", images, shape: [channels, size, size] };
+  if (listing.classes.length === 0) return base;
+  return {
+    ...base,
+    labels: Int32Array.from(files, (f) => f.label),
+    numClasses: listing.classes.length,
+    classNames: listing.classes,
+  };
+}

@@ -1,0 +1,14 @@
+/** Built-in datasets and batching (Node-only: reads files). */
+export { csvTable, loadCsv, parseCsv } from "./csv.js";
+export { decodeImageFile, loadImageFolder } from "./folder.js";
+export { readIdx } from "./idx.js";
+export type { Channels, RasterImage } from "./image.js";
+export { type Batch, DataLoader, type LoaderOptions, type LoaderPosition } from "./loader.js";
+export { FASHION_MNIST_DIR, loadFashionMnist, loadMnist, type Split } from "./mnist.js";
+export { identityNormalization, standardize, unnormalize } from "./normalize.js";
+export { checkerboard, gaussians, moons, swissroll } from "./points.js";
+export { DATASET_NAMES, type LoadOptions, loadDataset } from "./registry.js";
+export { loadTwemoji } from "./twemoji.js";
+export type { Dataset, ImageDataset, Normalization, VectorDataset } from "./types.js";
+export { datasetSize } from "./types.js";
+export { loadZipcodes } from "./zipcodes.js";
