@@ -44,9 +44,12 @@ function convAttrs(p: ConvParams) {
 }
 
 /**
- * d loss / d weight of conv2d as im2col + one GEMM: each kernel tap (ky, kx) is a strided slice of the
- * padded input; dW[co, (ci,ky,kx)] = dy[co, (b,oy,ox)] @ cols[(b,oy,ox), (ci,ky,kx)].
- * Measured faster than a Conv over batch-swapped axes (DESIGN.md; bench/lowering.ts).
+ * d loss / d weight of conv2d as im2col + a batched GEMM: each kernel tap (ky, kx) is a strided slice of
+ * the padded input, stacked into cols[b, (ci,ky,kx), (oy,ox)]; then
+ * dW[co, (ci,ky,kx)] = sum_b dy[b, co, (oy,ox)] @ cols[b]^T. The transpose is left to ORT's MatMul fusion
+ * (FusedMatMul with transB), so neither operand is copied into another layout.
+ * Measured (bench/profile.ts): a [B,Ho,Wo,Ci,k*k] im2col with one big GEMM spent most of the step in
+ * Transpose; this layout removes those transposes.
  */
 function weightGradGroup(
   b: OnnxGraphBuilder,
@@ -77,14 +80,13 @@ function weightGradGroup(
       taps.push(b.node("Unsqueeze", [tap, b.constInt64([2])])[0]);
     }
   }
-  // cols: [B, Ci, kh*kw, Ho, Wo] -> [B, Ho, Wo, Ci, kh*kw] -> [B*Ho*Wo, Ci*kh*kw]
+  // cols: [B, Ci, kh*kw, Ho, Wo] viewed as [B, Ci*kh*kw, Ho*Wo]
   const stacked = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: attr.int(2) })[0];
-  const cols = b.node("Transpose", [stacked], { perm: attr.ints([0, 3, 4, 1, 2]) })[0];
-  const cols2 = b.node("Reshape", [cols, b.constInt64([B * Ho * Wo, Ci * kh * kw])])[0];
-  // dy: [B, Co, Ho, Wo] -> [Co, B, Ho, Wo] -> [Co, B*Ho*Wo]
-  const dyT = b.node("Transpose", [dy], { perm: attr.ints([1, 0, 2, 3]) })[0];
-  const dy2 = b.node("Reshape", [dyT, b.constInt64([Co, B * Ho * Wo])])[0];
-  const dw = b.node("MatMul", [dy2, cols2])[0];
+  const cols = b.node("Reshape", [stacked, b.constInt64([B, Ci * kh * kw, Ho * Wo])])[0];
+  const colsT = b.node("Transpose", [cols], { perm: attr.ints([0, 2, 1]) })[0];
+  const dy3 = b.node("Reshape", [dy, b.constInt64([B, Co, Ho * Wo])])[0];
+  const perBatch = b.node("MatMul", [dy3, colsT])[0];
+  const dw = b.node("ReduceSum", [perBatch, b.constInt64([0])], { keepdims: attr.int(0) })[0];
   return b.node("Reshape", [dw, b.constInt64([Co, Ci, kh, kw])])[0];
 }
 
