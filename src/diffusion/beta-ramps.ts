@@ -3,7 +3,8 @@
  * beta_t I) (DDPM, Ho et al. 2020, eq. 2), indexed 0..T-1 as in diffusers. Each ramp follows the
  * reference's order of float32 operations when `dtype` is "float32" (see float32.ts).
  */
-import { type Dtype, rounder, torchLinspace } from "./float32.js";
+import { type Dtype, type Round, rounder, torchLinspace } from "./float32.js";
+import { sleefCosf } from "./sleef-cosf.js";
 
 /** diffusers `betas_for_alpha_bar`'s cap on betas for `squaredcos_cap_v2`. */
 const COSINE_MAX_BETA = 0.999;
@@ -26,11 +27,12 @@ export function scaledLinearBetas(betaStart: number, betaEnd: number, T: number,
 
 /**
  * abar(t) = cos(((t + s) / (1 + s)) * pi / 2)^2 for t in [0, 1] (Nichol & Dhariwal 2021, eq. 17),
- * each operation rounded by `rd` in the tutorial's order: `((t + s) / (1 + s)) * pi * 0.5`.
+ * each operation rounded by `rd` in the tutorial's order: `((t + s) / (1 + s)) * pi * 0.5`, with the
+ * cosine `cos` (the exact one unless a float32 kernel is being reproduced).
  */
-function cosineAlphaBar(t: number, rd: (x: number) => number): number {
+function cosineAlphaBar(t: number, rd: Round, cos: (x: number) => number = Math.cos): number {
   const angle = rd(rd(rd(rd(t + rd(COSINE_S)) / rd(1 + COSINE_S)) * rd(Math.PI)) * 0.5);
-  const c = rd(Math.cos(angle));
+  const c = rd(cos(angle));
   return rd(c * c);
 }
 
@@ -53,11 +55,17 @@ export function squaredcosCapV2Betas(T: number, dtype: Dtype): Float64Array {
  * The tutorial's cosine schedule: abar on `x = linspace(0, T, T+1)`, normalised by abar(0), betas
  * `1 - abar[i+1] / abar[i]` clamped to [1e-4, 0.9999], all in float32 torch ops when `dtype` is
  * "float32". It differs from `squaredcos_cap_v2` only in the clamp (and in float32 rounding).
+ *
+ * In float32, `torch.cos` on x86-64 CPUs is not correctly rounded: a contiguous float32 tensor goes
+ * through ATen's `vml::vcos`, which maps SLEEF's `Sleef_cosf8_u10` over every element (the last,
+ * partial vector included), so the cosine here is `sleefCosf`. A 1-ulp change in one abar moves two
+ * betas by ~3e-7, which is why the float32 path must use the same cosine to match PyTorch.
  */
 export function tutorialCosineBetas(T: number, dtype: Dtype): Float64Array {
   const rd = rounder(dtype);
+  const cos = dtype === "float32" ? sleefCosf : Math.cos;
   const abar = new Float64Array(T + 1);
-  for (let i = 0; i <= T; i++) abar[i] = cosineAlphaBar(rd(i / T), rd);
+  for (let i = 0; i <= T; i++) abar[i] = cosineAlphaBar(rd(i / T), rd, cos);
   const abar0 = abar[0];
   for (let i = 0; i <= T; i++) abar[i] = rd(abar[i] / abar0);
   const [lo, hi] = TUTORIAL_COSINE_CLAMP.map(rd);

@@ -5,23 +5,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/golden/kinds/loss-weights.js";
 import "../../src/golden/kinds/noise-schedules.js";
-import { alphasCumprod, type BetaScheduleConfig, betasFor } from "../../src/diffusion/schedules.js";
-import { compareArrays, parseNumberArray, parseTolerance } from "../../src/golden/compare.js";
 import { discoverCases } from "../../src/golden/discover.js";
 import { type CaseContext, registerKind } from "../../src/golden/registry.js";
 import { type RunOptions, type RunSummary, runGolden } from "../../src/golden/run.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/golden", import.meta.url));
 const KINDS = ["noise-schedules", "loss-weights"];
-
-/**
- * The tutorial cosine's reference betas are `1 - abar[i+1] / abar[i]` of float32 `cos` values from
- * PyTorch's vectorised kernel, which are not correctly rounded: a 1-ulp difference in one abar moves two
- * betas by ~3e-7, more than the file's atol. Its alphas_cumprod must match; its betas may fail the
- * runner, but only by a few float32 ulps of 1 (checked below).
- */
-const hasFloat32CosNoise = (data: Record<string, unknown>) => data.beta_schedule === "tutorial_cosine";
-const COS_NOISE_MARGIN = 6e-7;
 
 async function run(dir: string, options: RunOptions = {}): Promise<{ summary: RunSummary; lines: string[] }> {
   const lines: string[] = [];
@@ -41,27 +30,10 @@ describe("the fixtures' noise-schedules and loss-weights cases", async () => {
   });
 
   for (const c of cases) {
-    if (hasFloat32CosNoise(c.data)) {
-      it(`${c.id}: alphas_cumprod within tolerance, betas within a few float32 ulps of the reference`, () => {
-        const tol = parseTolerance(c.data.tolerance);
-        const betas = betasFor(c.data as BetaScheduleConfig);
-        const abar = compareArrays(
-          alphasCumprod(betas),
-          parseNumberArray(c.data.alphas_cumprod, "alphas_cumprod"),
-          tol,
-        );
-        expect(abar.ok).toBe(true);
-        const loose = { ...tol, atol: tol.atol + COS_NOISE_MARGIN };
-        expect(compareArrays(betas, parseNumberArray(c.data.betas, "betas"), loose).ok).toBe(true);
-        const line = result.lines.find((l) => l.split(" ")[1] === c.id);
-        expect(line === `PASS ${c.id}` || line?.startsWith(`FAIL ${c.id} betas[`)).toBe(true);
-      });
-    } else {
-      it(`${c.id} passes`, () => {
-        const line = result.lines.find((l) => l.split(" ")[1] === c.id);
-        expect(line).toBe(`PASS ${c.id}`);
-      });
-    }
+    it(`${c.id} passes`, () => {
+      const line = result.lines.find((l) => l.split(" ")[1] === c.id);
+      expect(line).toBe(`PASS ${c.id}`);
+    });
   }
 
   it("ends with the counts", () => {
@@ -94,7 +66,7 @@ describe("runner behaviour on a temporary directory", () => {
 
   it("a broken copy of a schedules case FAILs, naming the array and the element", async () => {
     const sub = await freshDir("broken-schedule");
-    const good = schedules.cases.find((c) => !hasFloat32CosNoise(c)) as Record<string, number[]>;
+    const good = schedules.cases[0] as Record<string, number[]>;
     const mid = Math.floor(good.betas.length / 2);
     const betas = good.betas.slice();
     betas[mid] *= 1.01;
