@@ -6,3 +6,5 @@ import "./noise-schedules.js";
 import "./optimizer.js";
 import "./unet2d.js";
 import "./autoencoder-kl.js";
+import "./forward-process.js";
+import "./sampler-trajectories.js";

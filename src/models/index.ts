@@ -1,0 +1,8 @@
+/** Models with diffusers' names and configs (browser-safe; folder I/O is in pretrained-node.ts). */
+export * from "./autoencoder-kl.js";
+export * from "./autoencoder-kl-config.js";
+export { ConfigError } from "./config-fields.js";
+export * from "./unet2d.js";
+export * from "./unet2d-blocks.js";
+export * from "./unet2d-config.js";
+export * from "./vae.js";
