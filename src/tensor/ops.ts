@@ -84,6 +84,21 @@ export const rsqrt = (x: Tensor) => div(1, sqrt(x));
 export const relu = (x: Tensor) => maximum(x, 0);
 /** SiLU / swish: x * sigmoid(x). */
 export const silu = (x: Tensor) => mul(x, sigmoid(x));
+/**
+ * x ** p for a constant exponent: exact repeated products for small integer p (so negative bases work),
+ * exp(p log x) otherwise (x > 0).
+ */
+export function pow(x: Tensor, p: number): Tensor {
+  if (Number.isInteger(p) && Math.abs(p) <= 4) {
+    if (p === 0) return onesLike(x);
+    let y = x;
+    for (let i = 1; i < Math.abs(p); i++) y = mul(y, x);
+    return p < 0 ? div(1, y) : y;
+  }
+  if (p === 0.5) return sqrt(x);
+  return exp(mul(log(x), p));
+}
+
 export const clip = (x: Tensor, lo: number, hi: number) => minimum(maximum(x, lo), hi);
 
 /** A value that autodiff treats as constant. */

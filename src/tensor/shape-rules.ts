@@ -59,13 +59,18 @@ const rank4 = (prim: string, what: string, a: Aval) => {
   if (a.shape.length !== 4) fail(prim, `${what} must be 4-D, got ${fmt(a.shape)}`);
 };
 
-const conv2d: Rule<PrimitiveParams["conv2d"]> = ([x, w], p) => {
-  const prim = "conv2d";
+/** Checks shared by conv2d and convTranspose2d: 4-D float operands of one dtype, valid geometry. */
+function checkConvOperands(prim: string, x: Aval, w: Aval, p: ConvParams): void {
   rank4(prim, "input", x);
   rank4(prim, "weight", w);
   floatOnly(prim, x);
   sameDtype(prim, x, w);
   checkConvParams(prim, p);
+}
+
+const conv2d: Rule<PrimitiveParams["conv2d"]> = ([x, w], p) => {
+  const prim = "conv2d";
+  checkConvOperands(prim, x, w, p);
   const [b, ci, h, wd] = x.shape;
   const [co, cig, kh, kw] = w.shape;
   if (ci !== cig * p.groups || co % p.groups !== 0) {
@@ -79,11 +84,7 @@ const conv2d: Rule<PrimitiveParams["conv2d"]> = ([x, w], p) => {
 
 const convTranspose2d: Rule<PrimitiveParams["convTranspose2d"]> = ([x, w], p) => {
   const prim = "convTranspose2d";
-  rank4(prim, "input", x);
-  rank4(prim, "weight", w);
-  floatOnly(prim, x);
-  sameDtype(prim, x, w);
-  checkConvParams(prim, p);
+  checkConvOperands(prim, x, w, p);
   const [b, ci, h, wd] = x.shape;
   const [wci, cog, kh, kw] = w.shape;
   if (ci !== wci || ci % p.groups !== 0) {

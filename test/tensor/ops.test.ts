@@ -125,3 +125,12 @@ describe("errors name the operation and the shapes", () => {
     expect(() => T.add(T.zeros([2]), T.zeros([2], "int32"))).toThrow(/dtypes differ: float32 and int32/);
   });
 });
+
+describe("pow", () => {
+  it("integer powers keep signs; fractional powers follow exp(p log x)", () => {
+    const x = T.tensor([-2, 3], [2]);
+    expect(T.pow(x, 3).toArray()).toEqual([-8, 27]);
+    expect(T.pow(x, -2).toArray()).toEqual([0.25, 1 / 9].map(Math.fround));
+    expectClose(T.pow(T.tensor([4, 9], [2]), 1.5).toArray(), [8, 27], 1e-6, 0, "x^1.5");
+  });
+});
