@@ -1,0 +1,77 @@
+/**
+ * Schedulers by name: diffusers' class names (as in scheduler_config.json's `_class_name`) and short
+ * aliases, `createScheduler(name, config)` and `schedulerFromJSON(json)` (the inverse of `toJSON`).
+ */
+import { invalid } from "./check.js";
+import type { Scheduler, SchedulerJson } from "./scheduler.js";
+import { CMStochasticIterativeScheduler } from "./schedulers/consistency.js";
+import { DDIMInverseScheduler, DDIMScheduler } from "./schedulers/ddim.js";
+import { DDPMScheduler } from "./schedulers/ddpm.js";
+import { DPMSolverMultistepScheduler } from "./schedulers/dpm-solver-multistep.js";
+import { DPMSolverSinglestepScheduler } from "./schedulers/dpm-solver-singlestep.js";
+import { EulerAncestralDiscreteScheduler, EulerDiscreteScheduler } from "./schedulers/euler.js";
+import { FlowMatchEulerDiscreteScheduler } from "./schedulers/flow-match-euler.js";
+import { HeunDiscreteScheduler } from "./schedulers/heun.js";
+import { LMSDiscreteScheduler } from "./schedulers/lms.js";
+import { PNDMScheduler } from "./schedulers/pndm.js";
+import { UniPCMultistepScheduler } from "./schedulers/unipc.js";
+
+type Factory = (config: Record<string, unknown>) => Scheduler;
+
+const FACTORIES: Record<string, Factory> = {
+  DDPMScheduler: (c) => new DDPMScheduler(c),
+  DDIMScheduler: (c) => new DDIMScheduler(c),
+  DDIMInverseScheduler: (c) => new DDIMInverseScheduler(c),
+  PNDMScheduler: (c) => new PNDMScheduler(c),
+  LMSDiscreteScheduler: (c) => new LMSDiscreteScheduler(c),
+  EulerDiscreteScheduler: (c) => new EulerDiscreteScheduler(c),
+  EulerAncestralDiscreteScheduler: (c) => new EulerAncestralDiscreteScheduler(c),
+  HeunDiscreteScheduler: (c) => new HeunDiscreteScheduler(c),
+  DPMSolverMultistepScheduler: (c) => new DPMSolverMultistepScheduler(c),
+  DPMSolverSinglestepScheduler: (c) => new DPMSolverSinglestepScheduler(c),
+  UniPCMultistepScheduler: (c) => new UniPCMultistepScheduler(c),
+  FlowMatchEulerDiscreteScheduler: (c) => new FlowMatchEulerDiscreteScheduler(c),
+  CMStochasticIterativeScheduler: (c) => new CMStochasticIterativeScheduler(c),
+};
+
+/** Short names for the command line and configs. */
+const ALIASES: Record<string, string> = {
+  ddpm: "DDPMScheduler",
+  ddim: "DDIMScheduler",
+  ddim_inverse: "DDIMInverseScheduler",
+  pndm: "PNDMScheduler",
+  lms: "LMSDiscreteScheduler",
+  euler: "EulerDiscreteScheduler",
+  euler_ancestral: "EulerAncestralDiscreteScheduler",
+  heun: "HeunDiscreteScheduler",
+  dpm_multistep: "DPMSolverMultistepScheduler",
+  dpm_singlestep: "DPMSolverSinglestepScheduler",
+  unipc: "UniPCMultistepScheduler",
+  flow_match_euler: "FlowMatchEulerDiscreteScheduler",
+  consistency: "CMStochasticIterativeScheduler",
+};
+
+/** Every accepted scheduler name (class names, then aliases). */
+export const SCHEDULER_NAMES: readonly string[] = [...Object.keys(FACTORIES), ...Object.keys(ALIASES)];
+
+/** Whether `name` is a known scheduler class name or alias. */
+export function isSchedulerName(name: string): boolean {
+  return name in FACTORIES || name in ALIASES;
+}
+
+/** A scheduler by class name or alias with a diffusers-style config (missing fields take defaults). */
+export function createScheduler(name: string, config: Record<string, unknown> = {}): Scheduler {
+  const className = ALIASES[name] ?? name;
+  const factory = Object.hasOwn(FACTORIES, className) ? FACTORIES[className] : undefined;
+  if (!factory) invalid("scheduler", name, `one of ${SCHEDULER_NAMES.join(", ")}`);
+  return factory(config);
+}
+
+/** A scheduler from scheduler_config.json (diffusers' or ours): `_class_name` picks the class. */
+export function schedulerFromJSON(json: Record<string, unknown> | SchedulerJson): Scheduler {
+  if (typeof json !== "object" || json === null) invalid("scheduler_config", json, "an object");
+  const name = json._class_name;
+  if (typeof name !== "string") invalid("_class_name", name, "a scheduler class name string");
+  const config = Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith("_")));
+  return createScheduler(name, config);
+}

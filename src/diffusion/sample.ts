@@ -1,0 +1,73 @@
+/**
+ * The sampling loop over a diffusers-compatible scheduler (what a diffusers pipeline does):
+ *   x = x_T * init_noise_sigma;  for t in timesteps: x = step(model(scale_model_input(x, t), t), t, x).
+ */
+import * as T from "../tensor/index.js";
+import { invalid } from "./check.js";
+import { gaussianNoise, type NoiseSource } from "./noise.js";
+import type { Scheduler, StepOptions } from "./scheduler.js";
+
+/** The network as the loop sees it: model output for the scaled input at timestep t. */
+export type Denoiser = (x: T.Tensor, t: number) => T.Tensor | Promise<T.Tensor>;
+
+/** What the progress callback gets after each step. */
+export interface StepInfo {
+  /** 0-based step index. */
+  index: number;
+  /** Number of steps of the loop. */
+  total: number;
+  timestep: number;
+  /** The sample after this step. */
+  sample: T.Tensor;
+  predOriginalSample?: T.Tensor;
+}
+
+export interface SampleOptions {
+  /** Calls `setTimesteps(n)` first; omit to use the timesteps the scheduler already has. */
+  numInferenceSteps?: number;
+  /** The standard-normal start (scaled by `initNoiseSigma` here); drawn from `noise` when omitted. */
+  xT?: T.Tensor;
+  /** Shape of the drawn start when `xT` is omitted. */
+  shape?: readonly number[];
+  /** Source of all draws (start and stochastic steps); default `gaussianNoise(seed)`. */
+  noise?: NoiseSource;
+  /** Seed of the default noise source (default 0). */
+  seed?: number;
+  /** Extra per-step options (eta, churn, ...). */
+  stepOptions?: Omit<StepOptions, "noise">;
+  onStep?: (info: StepInfo) => void;
+}
+
+/** Run the full loop and return the final sample. */
+export async function sample(
+  scheduler: Scheduler,
+  denoiser: Denoiser,
+  options: SampleOptions = {},
+): Promise<T.Tensor> {
+  if (options.numInferenceSteps !== undefined) scheduler.setTimesteps(options.numInferenceSteps);
+  if (scheduler.numInferenceSteps === null) {
+    invalid("numInferenceSteps", undefined, "given, or setTimesteps called on the scheduler before sample()");
+  }
+  const noise = options.noise ?? gaussianNoise(options.seed ?? 0);
+  let start = options.xT;
+  if (!start) {
+    if (!options.shape) invalid("shape", undefined, "an array of dimensions when xT is not given");
+    start = noise(options.shape);
+  }
+  let x = T.mul(start, scheduler.initNoiseSigma);
+  const timesteps = Array.from(scheduler.timesteps);
+  for (let index = 0; index < timesteps.length; index++) {
+    const t = timesteps[index];
+    const out = await denoiser(scheduler.scaleModelInput(x, t), t);
+    const result = scheduler.step(out, t, x, { ...options.stepOptions, noise });
+    x = result.prevSample;
+    options.onStep?.({
+      index,
+      total: timesteps.length,
+      timestep: t,
+      sample: x,
+      predOriginalSample: result.predOriginalSample,
+    });
+  }
+  return x;
+}
