@@ -93,6 +93,7 @@ export function compile<A extends unknown[], R>(
     return unflatten(outTree, outs);
   };
 
-  Object.defineProperty(run, "cacheSize", { get: () => cache.size });
-  return Object.assign(run, { lower }) as Compiled<A, R>;
+  const compiled = Object.assign(run, { lower });
+  Object.defineProperty(compiled, "cacheSize", { get: () => cache.size });
+  return compiled as typeof compiled & { readonly cacheSize: number };
 }

@@ -7,15 +7,15 @@ import * as T from "../../src/tensor/index.js";
 import type { Primitive, PrimitiveParams } from "../../src/tensor/primitives.js";
 import { rand, randAwayFromZero } from "../helpers.js";
 
-export interface PrimCase<P extends Primitive> {
+export interface PrimCase<Params> {
   inputs: () => T.Tensor[];
-  params: PrimitiveParams[P];
+  params: Params;
   /** Indices of inputs to differentiate (float inputs of differentiable primitives). */
   diff: number[];
 }
 
 const pos = (seed: number, shape: number[]) => rand(seed, shape, 0.5, 2);
-const unary = (seed: number): PrimCase<"exp"> => ({
+const unary = (seed: number): PrimCase<PrimitiveParams["exp"]> => ({
   inputs: () => [pos(seed, [2, 3])],
   params: {},
   diff: [0],
@@ -27,7 +27,7 @@ const conv = {
   groups: 2,
 };
 
-export const primitiveCases: { [P in Primitive]: PrimCase<P> } = {
+export const primitiveCases: { [P in Primitive]: PrimCase<PrimitiveParams[P]> } = {
   neg: unary(1),
   exp: unary(2),
   log: unary(3),

@@ -12,10 +12,10 @@ import { type PrimCase, primitiveCases } from "./primitive-cases.js";
 
 beforeAll(() => T.setDefaultRuntime(nodeOrt));
 
-const entries = Object.entries(primitiveCases) as [Primitive, PrimCase<Primitive>][];
+const entries = Object.entries(primitiveCases) as [Primitive, PrimCase<unknown>][];
 
 /** A scalar probe of a primitive: sum(out * w) with fixed weights w, in float32 tensor ops. */
-function probe(prim: Primitive, c: PrimCase<Primitive>) {
+function probe(prim: Primitive, c: PrimCase<unknown>) {
   const ins = c.inputs();
   const out = bind(prim, ins, c.params as never);
   const w = T.tensor(lcg(99, out.size), [...out.shape]);
@@ -26,7 +26,7 @@ function probe(prim: Primitive, c: PrimCase<Primitive>) {
 /** Central differences of `loss` w.r.t. input `k`, evaluated in float64 from float32 outputs. */
 function numericGrad(
   prim: Primitive,
-  c: PrimCase<Primitive>,
+  c: PrimCase<unknown>,
   ins: T.Tensor[],
   w: T.Tensor,
   k: number,

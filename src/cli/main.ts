@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `diffuse` command line: `diffuse <command> [flags]` with commands train, sample, info, eval.
+ * Exit codes: 0 success, 1 failure (bad files, failed run), 2 usage errors (bad flags or settings).
+ * Errors print as `diffuse <command>: <ErrorName>: <message>`, without a stack trace unless
+ * DIFFUSE_DEBUG=1 is set.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { nodeOrt } from "../onnx/node.js";
+import { setDefaultRuntime } from "../tensor/index.js";
+import { ConfigFieldError } from "../train/config.js";
+import { RunError } from "../train/run-node.js";
+import { UsageError } from "./args.js";
+import { evalMain } from "./eval.js";
+import { infoMain } from "./info.js";
+import { sampleMain } from "./sample.js";
+import { trainMain } from "./train.js";
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
+  train: { run: trainMain, summary: "train a diffusion model (no flags: a small MNIST run)" },
+  sample: { run: sampleMain, summary: "draw samples from a trained model" },
+  info: { run: infoMain, summary: "show a trained model's config and size" },
+  eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
+};
+
+function mainHelp(): string {
+  return [
+    "diffuse: train, sample and inspect diffusion models",
+    "",
+    "usage: diffuse <command> [flags]",
+    "",
+    "commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`),
+    "",
+    "Run 'diffuse <command> --help' for a command's flags.",
+    "",
+  ].join("\n");
+}
+
+/** Usage errors (exit 2): the command line or the settings are wrong. */
+function isUsageError(e: unknown): boolean {
+  return e instanceof UsageError || e instanceof ConfigFieldError || e instanceof RunError;
+}
+
+/** Runs the CLI on `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  const label = command ? `diffuse ${name}` : "diffuse";
+  try {
+    if (!command) {
+      throw new UsageError(
+        `unknown command ${JSON.stringify(name)}; expected one of ${Object.keys(COMMANDS).join(", ")}`,
+      );
+    }
+    setDefaultRuntime(nodeOrt);
+    return await command.run(rest);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (process.env.DIFFUSE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`${label}: ${err.name}: ${err.message}\n`);
+    if (isUsageError(err)) {
+      process.stderr.write(`Run '${label} --help' for usage.\n`);
+      return 2;
+    }
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`diffuse: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,188 @@
+/**
+ * `diffuse sample`: draw samples from a saved model (a pipeline folder written by `diffuse train` or
+ * diffusers, or a bare model folder). `--out x.png` writes a grid (images) or a scatter plot (vectors);
+ * `--out x.safetensors` writes the raw samples as tensor `samples` [N, C, H, W] (images, in [-1, 1])
+ * or [N, D] (vectors, model space), plus `labels` (I32 [N]) for a class-conditional model.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
+import { encodePng, imageGrid } from "../io/png.js";
+import type { StTensor } from "../io/safetensors.js";
+import { type LoadedModel, loadModelFolder } from "../train/model-folder-node.js";
+import { scatterPlot } from "../train/plot.js";
+import { cyclicLabels, generate } from "../train/sampling.js";
+import { createSchedulerByName, SAMPLER_NAMES } from "../train/scheduler-names.js";
+import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+
+export const SAMPLE_COMMAND: Command = {
+  name: "sample",
+  summary: "draw samples from a trained model",
+  usage:
+    "diffuse sample --model DIR [--sampler NAME] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--class-labels 0,1,...] [--out FILE]",
+  flags: [
+    {
+      name: "model",
+      kind: "string",
+      value: "DIR",
+      help: "model folder (model_index.json + unet/ + scheduler/, or config.json + weights)",
+    },
+    {
+      name: "sampler",
+      kind: "string",
+      value: "NAME",
+      help: "sampler (default dpmsolver++)",
+      choices: SAMPLER_NAMES,
+    },
+    { name: "steps", kind: "posint", value: "N", help: "sampling steps (default 20)" },
+    {
+      name: "num-samples",
+      kind: "posint",
+      value: "N",
+      help: "number of samples (default: one per label given, one per class of a conditional model, else 16)",
+    },
+    { name: "seed", kind: "int", value: "S", help: "seed of the noise (default 0)" },
+    {
+      name: "guidance-scale",
+      kind: "number",
+      value: "W",
+      help: "classifier-free guidance w (default 3 for class-conditional models; 1 = none)",
+    },
+    {
+      name: "class-labels",
+      kind: "list",
+      value: "0,1,...",
+      help: "class of each sample (repeated to --num-samples; default 0,1,2,...)",
+    },
+    {
+      name: "out",
+      kind: "string",
+      value: "FILE",
+      help: "output: .png (grid) or .safetensors (raw samples); default samples.png",
+    },
+    {
+      name: "nrow",
+      kind: "posint",
+      value: "N",
+      help: "images per grid row (default: number of labels given, else 8)",
+    },
+    { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+  ],
+  epilog: "With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.",
+};
+
+function parseLabels(
+  raw: string[] | undefined,
+  model: LoadedModel,
+  n: number | undefined,
+): Int32Array | undefined {
+  const { numClassEmbeds } = model.denoiser;
+  if (numClassEmbeds === null) {
+    if (raw) throw new UsageError("--class-labels: the model is unconditional (no class embedding)");
+    return undefined;
+  }
+  const classes = model.info.numClasses ?? numClassEmbeds;
+  if (!raw) return cyclicLabels(n ?? classes, classes);
+  const labels = raw.map((s) => {
+    const v = Number(s);
+    if (!/^\d+$/.test(s) || v >= classes) {
+      throw new UsageError(
+        `--class-labels: ${JSON.stringify(s)} is not a class; expected integers in [0, ${classes - 1}]`,
+      );
+    }
+    return v;
+  });
+  if (labels.length === 0) throw new UsageError("--class-labels: expected at least one label");
+  const count = n ?? labels.length;
+  return Int32Array.from({ length: count }, (_, i) => labels[i % labels.length]!);
+}
+
+export interface SampleSettings {
+  model: string;
+  sampler: string;
+  steps: number;
+  numSamples?: number;
+  seed: number;
+  guidanceScale?: number;
+  classLabels?: string[];
+  out: string;
+  nrow?: number;
+  threads: number;
+}
+
+function settings(values: Record<string, FlagValue>): SampleSettings {
+  if (typeof values.model !== "string")
+    throw new UsageError("--model: required (the folder of a trained model)");
+  const out = (values.out as string | undefined) ?? "samples.png";
+  const ext = path.extname(out).toLowerCase();
+  if (ext !== ".png" && ext !== ".safetensors") {
+    throw new UsageError(
+      `--out: ${JSON.stringify(out)} must end in .png (grid) or .safetensors (raw samples)`,
+    );
+  }
+  return {
+    model: values.model,
+    sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
+    steps: (values.steps as number | undefined) ?? 20,
+    numSamples: values.numSamples as number | undefined,
+    seed: (values.seed as number | undefined) ?? 0,
+    guidanceScale: values.guidanceScale as number | undefined,
+    classLabels: values.classLabels as string[] | undefined,
+    out,
+    nrow: values.nrow as number | undefined,
+    threads: (values.threads as number | undefined) ?? 0,
+  };
+}
+
+/** Samples per the settings and writes `s.out`; returns what was written. */
+export async function runSample(
+  s: SampleSettings,
+): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
+  const model = await loadModelFolder(s.model);
+  if (!model.schedulerConfig) {
+    throw new Error(`model folder ${s.model}: no scheduler/scheduler_config.json found (the noise schedule)`);
+  }
+  const labels = parseLabels(s.classLabels, model, s.numSamples);
+  const nullClass = model.info.nullClass ?? null;
+  const guidanceScale = s.guidanceScale ?? (labels && nullClass !== null ? 3 : 1);
+  const isImage = model.denoiser.exampleShape.length === 3;
+  const scheduler = createSchedulerByName(s.sampler, { clip_sample: isImage, ...model.schedulerConfig });
+  const { samples, shape } = await generate({
+    denoiser: model.denoiser,
+    params: model.params,
+    scheduler,
+    steps: s.steps,
+    numSamples: labels?.length ?? s.numSamples ?? 16,
+    seed: s.seed,
+    ...(labels ? { labels, guidanceScale, nullClass } : {}),
+    threads: s.threads,
+  });
+  await mkdir(path.dirname(path.resolve(s.out)), { recursive: true });
+  if (path.extname(s.out).toLowerCase() === ".safetensors") {
+    // Images are clamped to the data range [-1, 1] (as the PNG grid does); vectors are left as drawn.
+    if (isImage) for (let i = 0; i < samples.length; i++) samples[i] = Math.min(1, Math.max(-1, samples[i]!));
+    const tensors: Record<string, StTensor> = { samples: { dtype: "F32", shape, data: samples } };
+    if (labels) tensors.labels = { dtype: "I32", shape: [labels.length], data: labels };
+    await writeSafetensorsFile(s.out, tensors, { format: "pt" });
+  } else {
+    const nrow = s.nrow ?? (s.classLabels ? Math.min(s.classLabels.length, shape[0]!) : 8);
+    const image = isImage
+      ? imageGrid(samples, shape as [number, number, number, number], { nrow })
+      : scatterPlot(samples, shape[1]!);
+    await writeFileAtomic(s.out, encodePng(image));
+  }
+  return { out: s.out, shape, ...(labels ? { labels } : {}) };
+}
+
+export async function sampleMain(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags(SAMPLE_COMMAND, argv);
+  if (help) {
+    process.stdout.write(helpText(SAMPLE_COMMAND));
+    return 0;
+  }
+  const r = await runSample(settings(values));
+  process.stdout.write(
+    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}) })}\n`,
+  );
+  return 0;
+}

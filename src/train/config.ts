@@ -1,0 +1,249 @@
+/**
+ * The training run's configuration: one flat, JSON-serialisable object (the `--config` file and the
+ * CLI flags use the same camelCase keys), resolved against a preset's defaults and validated at the
+ * boundary. Errors name the field, the value and what was expected. Browser-safe.
+ */
+import { PREDICTION_TYPES, type PredictionType } from "../diffusion/loss-weights.js";
+import { getPreset, PRESET_NAMES, type Preset } from "./presets.js";
+
+export const LOSS_KINDS = ["l2", "l1", "huber"] as const;
+export const WEIGHTINGS = ["none", "min-snr", "vlb"] as const;
+export const LR_SCHEDULES = ["cosine", "constant"] as const;
+export const BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"] as const;
+
+export interface TrainConfig {
+  /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */
+  dataset: string;
+  /** Keep only the first N training examples (small runs, tests); 0 = all. */
+  limit: number;
+  /** Preset name; "" picks one from the data shape. */
+  preset: string;
+  /** diffusers config fields that override the preset's model config. */
+  model: Record<string, unknown>;
+  classConditional: boolean;
+  /** Probability of replacing a label by the null class (classifier-free guidance training). */
+  labelDropout: number;
+  betaSchedule: (typeof BETA_SCHEDULES)[number];
+  numTrainTimesteps: number;
+  predictionType: PredictionType;
+  loss: (typeof LOSS_KINDS)[number];
+  /** c of the pseudo-Huber loss. */
+  huberC: number;
+  weighting: (typeof WEIGHTINGS)[number];
+  /** gamma of min-SNR-gamma weighting. */
+  snrGamma: number;
+  /** Offset-noise strength (0 = off). */
+  offsetNoise: number;
+  steps: number;
+  batchSize: number;
+  /** Micro-batches per optimizer step (each of `batchSize` examples). */
+  gradAccum: number;
+  lr: number;
+  lrSchedule: (typeof LR_SCHEDULES)[number];
+  warmupSteps: number;
+  weightDecay: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEps: number;
+  /** Global-norm clipping threshold (0 = off). */
+  maxGradNorm: number;
+  emaDecay: number;
+  seed: number;
+  out: string;
+  resume: boolean;
+  /** Write a log line (and update the progress) every N steps. */
+  logEvery: number;
+  /** Validation loss (EMA weights) every N steps; 0 = only at the end. */
+  validEvery: number;
+  /** Number of held-out examples for the validation loss. */
+  validSize: number;
+  /** Sample grid (EMA weights) every N steps; 0 = only at the end. */
+  sampleEvery: number;
+  /** Checkpoint every N steps; 0 = only at the end. */
+  checkpointEvery: number;
+  numSamples: number;
+  sampler: string;
+  samplerSteps: number;
+  /** Guidance scale of the sample grids of a class-conditional run. */
+  guidanceScale: number;
+  /** ONNX Runtime intra-op threads; 0 = ORT's default. */
+  threads: number;
+}
+
+/** Defaults that do not come from the preset. */
+export const TRAIN_DEFAULTS: Omit<
+  TrainConfig,
+  | "lr"
+  | "batchSize"
+  | "steps"
+  | "warmupSteps"
+  | "lrSchedule"
+  | "betaSchedule"
+  | "numTrainTimesteps"
+  | "emaDecay"
+  | "sampler"
+  | "samplerSteps"
+  | "numSamples"
+  | "classConditional"
+> = {
+  dataset: "mnist",
+  limit: 0,
+  preset: "",
+  model: {},
+  labelDropout: 0.1,
+  predictionType: "epsilon",
+  loss: "l2",
+  huberC: 0.1,
+  weighting: "min-snr",
+  snrGamma: 5,
+  offsetNoise: 0,
+  gradAccum: 1,
+  weightDecay: 0.01,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEps: 1e-8,
+  maxGradNorm: 1,
+  seed: 0,
+  out: "runs/mnist",
+  resume: false,
+  logEvery: 10,
+  validEvery: 0,
+  validSize: 256,
+  sampleEvery: 0,
+  checkpointEvery: 500,
+  guidanceScale: 3,
+  threads: 0,
+};
+
+export class ConfigFieldError extends Error {
+  override name = "ConfigError";
+}
+
+type Kind = "string" | "boolean" | "int" | "posint" | "number" | "prob" | "object" | readonly string[];
+
+const FIELDS: Record<keyof TrainConfig, Kind> = {
+  dataset: "string",
+  limit: "int",
+  preset: ["", ...PRESET_NAMES],
+  model: "object",
+  classConditional: "boolean",
+  labelDropout: "prob",
+  betaSchedule: BETA_SCHEDULES,
+  numTrainTimesteps: "posint",
+  predictionType: PREDICTION_TYPES,
+  loss: LOSS_KINDS,
+  huberC: "number",
+  weighting: WEIGHTINGS,
+  snrGamma: "number",
+  offsetNoise: "number",
+  steps: "posint",
+  batchSize: "posint",
+  gradAccum: "posint",
+  lr: "number",
+  lrSchedule: LR_SCHEDULES,
+  warmupSteps: "int",
+  weightDecay: "number",
+  adamBeta1: "prob",
+  adamBeta2: "prob",
+  adamEps: "number",
+  maxGradNorm: "number",
+  emaDecay: "prob",
+  seed: "int",
+  out: "string",
+  resume: "boolean",
+  logEvery: "posint",
+  validEvery: "int",
+  validSize: "int",
+  sampleEvery: "int",
+  checkpointEvery: "int",
+  numSamples: "posint",
+  sampler: "string",
+  samplerSteps: "posint",
+  guidanceScale: "number",
+  threads: "int",
+};
+
+/** The keys a config file may hold. */
+export const TRAIN_CONFIG_KEYS = Object.keys(FIELDS) as (keyof TrainConfig)[];
+
+function expected(kind: Kind): string {
+  if (Array.isArray(kind)) return `one of ${kind.map((k) => JSON.stringify(k)).join(", ")}`;
+  return {
+    string: "a string",
+    boolean: "true or false",
+    int: "a non-negative integer",
+    posint: "a positive integer",
+    number: "a finite number >= 0",
+    prob: "a number in [0, 1]",
+    object: "a JSON object",
+  }[kind as string]!;
+}
+
+function valid(kind: Kind, v: unknown): boolean {
+  if (Array.isArray(kind)) return typeof v === "string" && kind.includes(v);
+  switch (kind) {
+    case "string":
+      return typeof v === "string" && v.length > 0;
+    case "boolean":
+      return typeof v === "boolean";
+    case "int":
+      return Number.isSafeInteger(v) && (v as number) >= 0;
+    case "posint":
+      return Number.isSafeInteger(v) && (v as number) >= 1;
+    case "number":
+      return typeof v === "number" && Number.isFinite(v) && v >= 0;
+    case "prob":
+      return typeof v === "number" && v >= 0 && v <= 1;
+    default:
+      return typeof v === "object" && v !== null && !Array.isArray(v);
+  }
+}
+
+/** Checks the fields present in `partial` (unknown keys are errors); returns it typed. */
+export function checkTrainConfigFields(
+  partial: Record<string, unknown>,
+  source = "config",
+): Partial<TrainConfig> {
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === undefined) continue;
+    const kind = FIELDS[key as keyof TrainConfig];
+    if (!kind) {
+      throw new ConfigFieldError(
+        `${source}: unknown field ${JSON.stringify(key)}; expected one of ${TRAIN_CONFIG_KEYS.join(", ")}`,
+      );
+    }
+    if (!valid(kind, value)) {
+      throw new ConfigFieldError(
+        `${source}: field "${key}" is ${JSON.stringify(value)}; expected ${expected(kind)}`,
+      );
+    }
+  }
+  return partial as Partial<TrainConfig>;
+}
+
+/**
+ * The full config: `TRAIN_DEFAULTS`, then the preset's training defaults (the preset named in
+ * `partial`, else `fallbackPreset(classConditional)`), then `partial`.
+ */
+export function resolveTrainConfig(
+  partial: Partial<TrainConfig>,
+  fallbackPreset: (classConditional: boolean) => Preset,
+): { config: TrainConfig; preset: Preset } {
+  checkTrainConfigFields(partial as Record<string, unknown>);
+  let preset = partial.preset ? getPreset(partial.preset) : fallbackPreset(partial.classConditional ?? false);
+  if (partial.classConditional !== undefined && partial.classConditional !== preset.classConditional) {
+    // --preset unet28 --class-conditional means unet28-cond (and the reverse).
+    preset = getPreset(partial.classConditional ? `${preset.name}-cond` : preset.name.replace(/-cond$/, ""));
+  }
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const config: TrainConfig = {
+    ...TRAIN_DEFAULTS,
+    ...preset.training,
+    ...defined,
+    classConditional: preset.classConditional,
+    preset: preset.name,
+  };
+  // A preset's warm-up longer than a short run shrinks to a tenth of the run.
+  if (config.warmupSteps > config.steps) config.warmupSteps = Math.floor(config.steps / 10);
+  return { config, preset };
+}

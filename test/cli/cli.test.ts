@@ -1,0 +1,160 @@
+/**
+ * The command line in-process (main(argv) -> exit code, with stdout/stderr captured), plus one run of
+ * the real entry point in a child process.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { trainSettings } from "../../src/cli/train.js";
+import { readSafetensorsFile } from "../../src/io/files.js";
+import { decodePng } from "../../src/io/png.js";
+import { SAMPLER_NAMES } from "../../src/train/scheduler-names.js";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const root = mkdtempSync(path.join(tmpdir(), "diffuse-cli-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  out = [];
+  err = [];
+  const capture = (into: string[]) => (s: unknown) => {
+    into.push(String(s));
+    return true;
+  };
+  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
+  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
+});
+afterEach(() => vi.restoreAllMocks());
+const stderr = () => err.join("");
+
+describe("usage errors exit with 2 and a named error, without a stack trace", () => {
+  const cases: [string[], RegExp][] = [
+    [["train", "--steps", "abc"], /UsageError: --steps: expected a positive integer, got "abc"/],
+    [["train", "--stepz", "3"], /UsageError: unknown flag --stepz/],
+    [["train", "--loss", "l3"], /UsageError: --loss: expected one of l2, l1, huber, got "l3"/],
+    [["train", "--model", "{oops"], /UsageError: --model: expected a JSON object/],
+    [["train", "extra"], /UsageError: unexpected argument "extra"/],
+    [["sample"], /UsageError: --model: required/],
+    [["sample", "--model", "m", "--out", "x.jpg"], /UsageError: --out: "x.jpg" must end in .png/],
+    [["info"], /UsageError: --model: required/],
+    [["fly"], /UsageError: unknown command "fly"/],
+  ];
+  for (const [argv, message] of cases) {
+    it(argv.join(" "), async () => {
+      expect(await main(argv)).toBe(2);
+      expect(stderr()).toMatch(message);
+      expect(stderr()).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it("a bad --config file names the file and the field", async () => {
+    const file = path.join(root, "bad.json");
+    writeFileSync(file, JSON.stringify({ dataset: "moons", batchSize: -1 }));
+    expect(await main(["train", "--config", file])).toBe(2);
+    expect(stderr()).toMatch(/config file .*bad\.json: field "batchSize" is -1; expected a positive integer/);
+  });
+});
+
+describe("bad files exit with 1 and a named error", () => {
+  it("a missing model folder", async () => {
+    expect(await main(["info", "--model", path.join(root, "nope")])).toBe(1);
+    expect(stderr()).toMatch(/Error: model folder .*nope does not exist/);
+  });
+
+  it("a config file that is not JSON", async () => {
+    const file = path.join(root, "broken.json");
+    writeFileSync(file, "{ not json");
+    expect(await main(["train", "--config", file])).toBe(1);
+    expect(stderr()).toMatch(/config file .*broken\.json is not valid JSON/);
+  });
+});
+
+describe("--help", () => {
+  for (const command of ["train", "sample", "info", "eval"]) {
+    it(`diffuse ${command} --help lists the flags`, async () => {
+      expect(await main([command, "--help"])).toBe(0);
+      expect(out.join("")).toMatch(new RegExp(`usage: diffuse ${command}`));
+      expect(out.join("")).toContain("--help");
+    });
+  }
+  it("without a dataset, train settings are the built-in MNIST run", async () => {
+    const { partial } = await trainSettings({ threads: 2 });
+    expect(partial).toMatchObject({ dataset: "mnist", out: "runs/mnist", threads: 2 });
+    const own = await trainSettings({ dataset: "moons" });
+    expect(own.partial.steps).toBeUndefined();
+  });
+});
+
+describe("train, sample, info on a tiny 2-D model", () => {
+  const model = path.join(root, "moons");
+  it("trains a class-conditional MLP from flags", async () => {
+    const argv = ["train", "--dataset", "moons", "--limit", "400", "--class-conditional", "--steps", "20"];
+    argv.push("--batch-size", "32", "--out", model, "--num-samples", "64", "--sampler", "ddim");
+    argv.push("--sampler-steps", "5", "--threads", "1");
+    expect(await main(argv), stderr()).toBe(0);
+    expect(JSON.parse(out.join(""))).toMatchObject({ out: model, step: 20 });
+    expect(stderr()).toMatch(/step 20\/20/);
+    expect(decodePng(readFileSync(path.join(model, "samples.png"))).width).toBe(512);
+  });
+
+  it("samples [N, D] points with their labels", async () => {
+    const file = path.join(root, "pts.safetensors");
+    const argv = ["sample", "--model", model, "--num-samples", "6", "--class-labels", "1,0", "--out", file];
+    expect(await main([...argv, "--steps", "4", "--seed", "3"]), stderr()).toBe(0);
+    const { tensors } = await readSafetensorsFile(file);
+    expect(tensors.get("samples")!.shape).toEqual([6, 2]);
+    expect(Array.from(tensors.get("labels")!.data as Int32Array)).toEqual([1, 0, 1, 0, 1, 0]);
+  });
+
+  it("samples with every sampler", async () => {
+    for (const sampler of SAMPLER_NAMES) {
+      const file = path.join(root, `${sampler}.safetensors`);
+      const argv = ["sample", "--model", model, "--sampler", sampler, "--steps", "4", "--out", file];
+      expect(await main(argv), `${sampler}: ${stderr()}`).toBe(0);
+      const samples = (await readSafetensorsFile(file)).tensors.get("samples")!;
+      expect(samples.shape, sampler).toEqual([2, 2]);
+      expect(Array.from(samples.data as Float32Array).every(Number.isFinite), sampler).toBe(true);
+    }
+  });
+
+  it("rejects a label outside the model's classes", async () => {
+    expect(
+      await main(["sample", "--model", model, "--class-labels", "5", "--out", path.join(root, "x.png")]),
+    ).toBe(2);
+    expect(stderr()).toMatch(/--class-labels: "5" is not a class; expected integers in \[0, 1\]/);
+  });
+
+  it("info prints the class, parameter count and config", async () => {
+    expect(await main(["info", "--model", model, "--json"])).toBe(0);
+    const facts = JSON.parse(out.join(""));
+    expect(facts).toMatchObject({
+      className: "MLPDenoiser",
+      classConditional: true,
+      numClasses: 2,
+      nullClass: 2,
+    });
+    expect(facts.parameters).toBeGreaterThan(1000);
+    expect(facts.weightsBytes).toBeGreaterThan(facts.parameters * 4);
+  });
+});
+
+describe("the entry point", () => {
+  it("runs as a script and exits 2 on a bad flag", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "train", "--batch-size", "0"],
+      {
+        cwd: REPO,
+        encoding: "utf8",
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/diffuse train: UsageError: --batch-size: expected a positive integer, got "0"/);
+  });
+});
