@@ -24,7 +24,7 @@ import {
 } from "../config.js";
 import { epsFromX0, type PredictionType, predictEps, predictX0, processX0 } from "../parametrization.js";
 import type { StepOptions, StepOutput } from "../scheduler.js";
-import { inferenceTimesteps, type TimestepSpacing } from "../timesteps.js";
+import type { TimestepSpacing } from "../timesteps.js";
 import { VpScheduler } from "./vp-base.js";
 
 export interface DDIMConfig extends BetaConfig {
@@ -80,14 +80,7 @@ export class DDIMScheduler extends VpScheduler<DDIMConfig> {
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const T = this.config.num_train_timesteps;
-    this.numInferenceSteps = this.checkSteps(numInferenceSteps, T);
-    this.timesteps = inferenceTimesteps({
-      numTrainTimesteps: T,
-      numInferenceSteps,
-      spacing: this.config.timestep_spacing,
-      stepsOffset: this.config.steps_offset,
-    });
+    this.timesteps = this.spacedTimesteps(numInferenceSteps);
     this.resetSteps();
   }
 
@@ -151,14 +144,7 @@ export class DDIMInverseScheduler extends VpScheduler<DDIMInverseConfig> {
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const T = this.config.num_train_timesteps;
-    this.numInferenceSteps = this.checkSteps(numInferenceSteps, T);
-    this.timesteps = inferenceTimesteps({
-      numTrainTimesteps: T,
-      numInferenceSteps,
-      spacing: this.config.timestep_spacing,
-      stepsOffset: this.config.steps_offset,
-    }).reverse();
+    this.timesteps = this.spacedTimesteps(numInferenceSteps).reverse();
     this.resetSteps();
   }
 

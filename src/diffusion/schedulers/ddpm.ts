@@ -24,7 +24,7 @@ import {
 import { learnedRangeLogVariance, posterior, posteriorMean } from "../forward.js";
 import { type PredictionType, predictX0, processX0 } from "../parametrization.js";
 import type { StepOptions, StepOutput } from "../scheduler.js";
-import { inferenceTimesteps, type TimestepSpacing } from "../timesteps.js";
+import type { TimestepSpacing } from "../timesteps.js";
 import { VpScheduler } from "./vp-base.js";
 
 export const VARIANCE_TYPES = [
@@ -77,14 +77,7 @@ export class DDPMScheduler extends VpScheduler<DDPMConfig> {
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const T = this.config.num_train_timesteps;
-    this.numInferenceSteps = this.checkSteps(numInferenceSteps, T);
-    this.timesteps = inferenceTimesteps({
-      numTrainTimesteps: T,
-      numInferenceSteps,
-      spacing: this.config.timestep_spacing,
-      stepsOffset: this.config.steps_offset,
-    });
+    this.timesteps = this.spacedTimesteps(numInferenceSteps);
     this.resetSteps();
   }
 

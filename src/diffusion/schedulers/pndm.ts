@@ -20,7 +20,7 @@ import {
 } from "../config.js";
 import { type PredictionType, predictEps } from "../parametrization.js";
 import type { StepOptions, StepOutput } from "../scheduler.js";
-import { inferenceTimesteps, type TimestepSpacing } from "../timesteps.js";
+import type { TimestepSpacing } from "../timesteps.js";
 import { VpScheduler } from "./vp-base.js";
 
 export interface PNDMConfig extends BetaConfig {
@@ -75,14 +75,7 @@ export class PNDMScheduler extends VpScheduler<PNDMConfig> {
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const T = this.config.num_train_timesteps;
-    this.numInferenceSteps = this.checkSteps(numInferenceSteps, T);
-    const base = inferenceTimesteps({
-      numTrainTimesteps: T,
-      numInferenceSteps,
-      spacing: this.config.timestep_spacing,
-      stepsOffset: this.config.steps_offset,
-    }).reverse();
+    const base = this.spacedTimesteps(numInferenceSteps).reverse();
     const last = base.length - 1;
     if (this.config.skip_prk_steps) {
       // [t_0 .. t_{n-2}, t_{n-2}, t_{n-1}] descending: the first PLMS step evaluates t_{n-1} twice.
@@ -92,7 +85,7 @@ export class PNDMScheduler extends VpScheduler<PNDMConfig> {
         [...t.slice(0, last), ...t.slice(Math.max(0, last - 1), last), t[last]].reverse(),
       );
     } else {
-      const half = Math.floor(T / numInferenceSteps / 2);
+      const half = Math.floor(this.config.num_train_timesteps / numInferenceSteps / 2);
       const tail = Array.from(base.subarray(Math.max(0, base.length - PNDM_ORDER)));
       const withMid = tail.flatMap((t) => [t, t + half]);
       const doubled = withMid

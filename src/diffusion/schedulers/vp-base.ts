@@ -9,6 +9,13 @@ import { addNoise } from "../forward.js";
 import { type AlphaSigma, alphaSigmaFromAbar } from "../parametrization.js";
 import { BaseScheduler } from "../scheduler.js";
 import { alphasCumprod, betasFor } from "../schedules.js";
+import { inferenceTimesteps, type TimestepSpacing } from "../timesteps.js";
+
+/** Config fields of the schedulers whose timesteps are spaced over the training steps. */
+export interface SpacingConfig {
+  timestep_spacing: TimestepSpacing;
+  steps_offset: number;
+}
 
 export abstract class VpScheduler<C extends BetaConfig> extends BaseScheduler<C> {
   /** beta_t, t = 0..T-1. */
@@ -34,6 +41,24 @@ export abstract class VpScheduler<C extends BetaConfig> extends BaseScheduler<C>
   /** (alpha_t, sigma_t) = (sqrt(abar), sqrt(1 - abar)). */
   protected alphaSigma(abar: number): AlphaSigma {
     return alphaSigmaFromAbar(abar);
+  }
+
+  /**
+   * Validates the step count, records it, and returns the descending spaced integer timesteps of the
+   * config's `timestep_spacing` and `steps_offset` (the common part of diffusers' `set_timesteps`).
+   */
+  protected spacedTimesteps(
+    this: VpScheduler<BetaConfig & SpacingConfig>,
+    numInferenceSteps: number,
+  ): Float64Array {
+    const T = this.config.num_train_timesteps;
+    this.numInferenceSteps = this.checkSteps(numInferenceSteps, T);
+    return inferenceTimesteps({
+      numTrainTimesteps: T,
+      numInferenceSteps,
+      spacing: this.config.timestep_spacing,
+      stepsOffset: this.config.steps_offset,
+    });
   }
 
   addNoise(original: T.Tensor, noise: T.Tensor, timesteps: ArrayLike<number>): T.Tensor {
