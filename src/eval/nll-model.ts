@@ -8,12 +8,13 @@
  * index i sits at t = (i + 1) / T, so the network sees the fractional timestep tau = t T - 1.
  */
 import type { PredictionType } from "../diffusion/parametrization.js";
+import { flowCoefficients } from "../diffusion/samplers/ode.js";
 import type { VpSde } from "../diffusion/samplers/vp-sde.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import type { Denoiser } from "../train/denoiser.js";
 import { compiledForward } from "../train/sampling.js";
-import { type DriftVjp, flowCoefficients, type VjpField } from "./nll-ode.js";
+import type { DriftVjp, VjpField } from "./nll-ode.js";
 import type { VlbModel } from "./nll-vlb.js";
 
 /** `labels` [B] repeated to cover a batch of `n` (= k B) rows, or undefined. */

@@ -26,7 +26,7 @@
  * continuous and bpd = -log p(x) / (D ln 2) with no correction.
  */
 import { checkOneOf, invalid } from "../diffusion/check.js";
-import { type Rk45Options, rk45 } from "../diffusion/samplers/ode.js";
+import { flowCoefficients, type Rk45Options, rk45 } from "../diffusion/samplers/ode.js";
 import type { VpSde } from "../diffusion/samplers/vp-sde.js";
 import { bernoulli, foldIn, type Key, makeKey, normal, uniform } from "../random/index.js";
 import * as T from "../tensor/index.js";
@@ -51,12 +51,6 @@ export type Dequantization = (typeof DEQUANTIZATIONS)[number];
 
 /** Spacing of the 8-bit grid in model space, 2 / 255 (data = k / 127.5 - 1). */
 export const LEVEL_SPACING = 2 / 255;
-
-/** The PF-ODE drift as f = x * coefficients.x + eps_hat * coefficients.eps (Song et al. eq. 13, VP SDE). */
-export function flowCoefficients(sde: VpSde, t: number): { x: number; eps: number } {
-  const beta = sde.beta(t);
-  return { x: -0.5 * beta, eps: (0.5 * beta) / Math.sqrt(1 - sde.alphaBar(t)) };
-}
 
 /** A `VjpField` from an eager eps model, by `T.valueAndGrad` of sum(f(x, t) * v) with respect to x. */
 export function eagerVjpField(model: TraceableEpsModel, sde: VpSde): VjpField {

@@ -137,11 +137,16 @@ export async function rk45(
 }
 
 /** The probability-flow drift -1/2 beta(t) (x - eps_hat / sqrt(1 - abar(t))). */
+/** The PF-ODE drift as f = x * coefficients.x + eps_hat * coefficients.eps (Song et al. eq. 13, VP SDE). */
+export function flowCoefficients(sde: VpSde, t: number): { x: number; eps: number } {
+  const beta = sde.beta(t);
+  return { x: -0.5 * beta, eps: (0.5 * beta) / Math.sqrt(1 - sde.alphaBar(t)) };
+}
+
 export function probabilityFlowDrift(model: EpsModel, sde: VpSde): OdeFunction {
   return async (t, x) => {
-    const eps = await model(x, t);
-    const beta = sde.beta(t);
-    return lincomb([-0.5 * beta, x], [(0.5 * beta) / Math.sqrt(1 - sde.alphaBar(t)), eps]);
+    const c = flowCoefficients(sde, t);
+    return lincomb([c.x, x], [c.eps, await model(x, t)]);
   };
 }
 
