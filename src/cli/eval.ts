@@ -1,0 +1,220 @@
+/**
+ * `diffuse eval`: sample-quality metrics (FID, KID, precision/recall, density/coverage, the feature
+ * net's Inception-score analogue and class accuracy, memorisation) of a samples file, or of a model
+ * that it samples first (through `runSample`, the code behind `diffuse sample`). Prints a markdown
+ * table; `--json OUT` also writes the full report.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  type EvaluateResult,
+  evaluateSamples,
+  type MemorizationSpace,
+  readSamplesFile,
+} from "../eval/evaluate-node.js";
+import { FEATURE_NET_DATASETS } from "../eval/feature-net-node.js";
+import { formatReport } from "../eval/report.js";
+import { readJsonFile, writeFileAtomic } from "../io/files.js";
+import { MODEL_INDEX_FILE } from "../train/model-folder-node.js";
+import { SAMPLER_NAMES } from "../train/scheduler-names.js";
+import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+import { runSample } from "./sample.js";
+
+export const EVAL_COMMAND: Command = {
+  name: "eval",
+  summary: "measure sample quality (FID, KID, precision/recall, ...)",
+  usage:
+    "diffuse eval (--samples FILE.safetensors | --model DIR [--sampler NAME --steps N --num-samples N]) [--dataset NAME] [--json OUT]",
+  flags: [
+    {
+      name: "samples",
+      kind: "string",
+      value: "FILE",
+      help: 'safetensors file with "samples" [N, 1, 28, 28] in [-1, 1] and optional "labels" [N]',
+    },
+    {
+      name: "model",
+      kind: "string",
+      value: "DIR",
+      help: "model folder to sample from (instead of --samples)",
+    },
+    {
+      name: "sampler",
+      kind: "string",
+      value: "NAME",
+      help: "--model: sampler (default dpmsolver++)",
+      choices: SAMPLER_NAMES,
+    },
+    { name: "steps", kind: "posint", value: "N", help: "--model: sampling steps (default 20)" },
+    { name: "num-samples", kind: "posint", value: "N", help: "--model: number of samples (default 1000)" },
+    { name: "guidance-scale", kind: "number", value: "W", help: "--model: classifier-free guidance w" },
+    { name: "save-samples", kind: "string", value: "FILE", help: "--model: keep the samples (.safetensors)" },
+    {
+      name: "dataset",
+      kind: "string",
+      value: "NAME",
+      help: "reference data and feature net (default: the model's dataset)",
+      choices: FEATURE_NET_DATASETS,
+    },
+    { name: "json", kind: "string", value: "OUT", help: "write the report as JSON to OUT" },
+    {
+      name: "ref-count",
+      kind: "posint",
+      value: "N",
+      help: "real test images used as reference (default 10000)",
+    },
+    {
+      name: "memorization",
+      kind: "string",
+      value: "SPACE",
+      help: "nearest-training-image check space (default feature)",
+      choices: ["feature", "pixel", "none"],
+    },
+    {
+      name: "train-count",
+      kind: "posint",
+      value: "N",
+      help: "training images searched by the check (default 60000)",
+    },
+    { name: "kid-subsets", kind: "posint", value: "N", help: "KID subsets (default 100)" },
+    {
+      name: "seed",
+      kind: "int",
+      value: "S",
+      help: "seed of the sampling noise and the metric subsets (default 0)",
+    },
+    {
+      name: "feature-net",
+      kind: "string",
+      value: "DIR",
+      help: "feature net folder (default: the shipped one)",
+    },
+    { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+  ],
+  epilog:
+    "Metrics use the penultimate features of a small CNN trained on the dataset (assets/feature-nets);\n" +
+    "numbers are comparable only between runs with the same dataset, reference count and sample count.",
+};
+
+/** Reads `_diffuse.dataset` of a pipeline folder's model_index.json, if any. */
+async function modelDataset(dir: string): Promise<string | undefined> {
+  const file = path.join(dir, MODEL_INDEX_FILE);
+  if (!existsSync(file)) return undefined;
+  const index = (await readJsonFile(file, "model index")) as { _diffuse?: { dataset?: unknown } };
+  const ds = index._diffuse?.dataset;
+  return typeof ds === "string" ? ds : undefined;
+}
+
+async function resolveDataset(values: Record<string, FlagValue>): Promise<string> {
+  if (typeof values.dataset === "string") return values.dataset;
+  const fromModel = typeof values.model === "string" ? await modelDataset(values.model) : undefined;
+  if (fromModel === undefined) {
+    throw new UsageError(`--dataset: required (one of ${FEATURE_NET_DATASETS.join(", ")})`);
+  }
+  if (!(FEATURE_NET_DATASETS as readonly string[]).includes(fromModel)) {
+    throw new UsageError(
+      `--dataset: the model was trained on ${JSON.stringify(fromModel)}, which has no feature net; expected one of ${FEATURE_NET_DATASETS.join(", ")}`,
+    );
+  }
+  return fromModel;
+}
+
+/** Samples the model into a safetensors file (kept at --save-samples, else a temporary one). */
+async function sampleModel(
+  values: Record<string, FlagValue>,
+): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  const keep = values.saveSamples as string | undefined;
+  if (keep !== undefined && path.extname(keep).toLowerCase() !== ".safetensors") {
+    throw new UsageError(`--save-samples: ${JSON.stringify(keep)} must end in .safetensors`);
+  }
+  const tmp = keep ? undefined : await mkdtemp(path.join(tmpdir(), "diffuse-eval-"));
+  const file = keep ?? path.join(tmp!, "samples.safetensors");
+  await runSample({
+    model: values.model as string,
+    sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
+    steps: (values.steps as number | undefined) ?? 20,
+    numSamples: (values.numSamples as number | undefined) ?? 1000,
+    seed: (values.seed as number | undefined) ?? 0,
+    guidanceScale: values.guidanceScale as number | undefined,
+    out: file,
+    threads: (values.threads as number | undefined) ?? 0,
+  });
+  return { file, cleanup: async () => (tmp ? rm(tmp, { recursive: true, force: true }) : undefined) };
+}
+
+export interface EvalOutput extends EvaluateResult {
+  samples: string;
+  sampling?: { model: string; sampler: string; steps: number; numSamples: number; seconds: number };
+}
+
+/** Runs `diffuse eval` on parsed flag values; returns the report (also written to --json). */
+export async function runEval(values: Record<string, FlagValue>): Promise<EvalOutput> {
+  const hasSamples = typeof values.samples === "string";
+  const hasModel = typeof values.model === "string";
+  if (hasSamples === hasModel) {
+    throw new UsageError("--samples or --model: give exactly one (a samples file, or a model to sample)");
+  }
+  if (!hasModel) {
+    for (const f of ["sampler", "steps", "numSamples", "guidanceScale", "saveSamples"]) {
+      if (values[f] !== undefined)
+        throw new UsageError(`--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --model`);
+    }
+  }
+  const dataset = await resolveDataset(values);
+  let samplesFile = values.samples as string | undefined;
+  let sampling: EvalOutput["sampling"];
+  let cleanup = async () => {};
+  if (hasModel) {
+    const t0 = performance.now();
+    const s = await sampleModel(values);
+    samplesFile = s.file;
+    cleanup = s.cleanup;
+    sampling = {
+      model: values.model as string,
+      sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
+      steps: (values.steps as number | undefined) ?? 20,
+      numSamples: (values.numSamples as number | undefined) ?? 1000,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+  try {
+    const samples = await readSamplesFile(samplesFile!);
+    const result = await evaluateSamples(samples, {
+      dataset,
+      refCount: values.refCount as number | undefined,
+      trainCount: values.trainCount as number | undefined,
+      memorization: values.memorization as MemorizationSpace | undefined,
+      kidSubsets: values.kidSubsets as number | undefined,
+      seed: values.seed as number | undefined,
+      threads: values.threads as number | undefined,
+      featureNet: values.featureNet as string | undefined,
+    });
+    const out: EvalOutput = {
+      ...result,
+      samples: hasModel && !values.saveSamples ? "(temporary)" : samplesFile!,
+      ...(sampling ? { sampling } : {}),
+    };
+    if (typeof values.json === "string") {
+      await writeFileAtomic(values.json, `${JSON.stringify(out, null, 2)}\n`);
+    }
+    return out;
+  } finally {
+    await cleanup();
+  }
+}
+
+export async function evalMain(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags(EVAL_COMMAND, argv);
+  if (help) {
+    process.stdout.write(helpText(EVAL_COMMAND));
+    return 0;
+  }
+  const r = await runEval(values);
+  const head = `${r.dataset}: ${r.report.counts.samples} samples${r.sampling ? ` (${r.sampling.sampler}, ${r.sampling.steps} steps)` : ""}`;
+  const clamp =
+    r.clampedFraction > 0 ? ` (${(100 * r.clampedFraction).toFixed(2)}% of values clamped to [-1, 1])` : "";
+  process.stdout.write(`${head}${clamp}\n\n${formatReport(r.report)}`);
+  return 0;
+}
