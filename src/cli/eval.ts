@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { loadDataset } from "../data/registry.js";
 import {
   type EvaluateResult,
   evaluateSamples,
@@ -15,9 +16,10 @@ import {
   readSamplesFile,
 } from "../eval/evaluate-node.js";
 import { FEATURE_NET_DATASETS } from "../eval/feature-net-node.js";
+import { evaluateNll, type NllReport } from "../eval/nll.js";
 import { formatReport } from "../eval/report.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
-import { MODEL_INDEX_FILE } from "../train/model-folder-node.js";
+import { loadModelFolder, MODEL_INDEX_FILE } from "../train/model-folder-node.js";
 import { SAMPLER_NAMES } from "../train/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { runSample } from "./sample.js";
@@ -91,6 +93,14 @@ export const EVAL_COMMAND: Command = {
       value: "DIR",
       help: "feature net folder (default: the shipped one)",
     },
+    {
+      name: "nll",
+      kind: "string",
+      value: "METHOD",
+      help: "--model: also the test-set NLL in bits/dim, from the variational bound or the PF-ODE",
+      choices: ["vlb", "ode"],
+    },
+    { name: "nll-count", kind: "posint", value: "N", help: "--nll: test images evaluated (default 64)" },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
   ],
   epilog:
@@ -146,6 +156,7 @@ async function sampleModel(
 
 export interface EvalOutput extends EvaluateResult {
   samples: string;
+  nll?: Omit<NllReport, "perExample" | "vlb"> & { count: number; seconds: number };
   sampling?: { model: string; sampler: string; steps: number; numSamples: number; seconds: number };
 }
 
@@ -157,7 +168,7 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     throw new UsageError("--samples or --model: give exactly one (a samples file, or a model to sample)");
   }
   if (!hasModel) {
-    for (const f of ["sampler", "steps", "numSamples", "guidanceScale", "saveSamples"]) {
+    for (const f of ["sampler", "steps", "numSamples", "guidanceScale", "saveSamples", "nll", "nllCount"]) {
       if (values[f] !== undefined)
         throw new UsageError(`--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --model`);
     }
@@ -191,10 +202,12 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
       threads: values.threads as number | undefined,
       featureNet: values.featureNet as string | undefined,
     });
+    const nll = typeof values.nll === "string" ? await modelNll(values, dataset) : undefined;
     const out: EvalOutput = {
       ...result,
       samples: hasModel && !values.saveSamples ? "(temporary)" : samplesFile!,
       ...(sampling ? { sampling } : {}),
+      ...(nll ? { nll } : {}),
     };
     if (typeof values.json === "string") {
       await writeFileAtomic(values.json, `${JSON.stringify(out, null, 2)}\n`);
@@ -203,6 +216,30 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
   } finally {
     await cleanup();
   }
+}
+
+/** The model's NLL (bits/dim, 95% interval) on the first --nll-count test images: log p(x) via the null class. */
+async function modelNll(values: Record<string, FlagValue>, dataset: string): Promise<EvalOutput["nll"]> {
+  const model = await loadModelFolder(values.model as string);
+  if (!model.schedulerConfig) throw new Error(`--nll: model folder ${values.model} has no scheduler config`);
+  const count = (values.nllCount as number | undefined) ?? 64;
+  const t0 = performance.now();
+  const {
+    perExample: _,
+    vlb: __,
+    ...report
+  } = await evaluateNll({
+    denoiser: model.denoiser,
+    params: model.params,
+    schedulerConfig: model.schedulerConfig,
+    data: loadDataset(dataset, { split: "test", limit: count }),
+    count,
+    method: values.nll as "vlb" | "ode",
+    seed: (values.seed as number | undefined) ?? 0,
+    threads: (values.threads as number | undefined) ?? 0,
+    ...(model.info.nullClass !== undefined ? { nullClass: model.info.nullClass } : {}),
+  });
+  return { ...report, count, seconds: (performance.now() - t0) / 1000 };
 }
 
 export async function evalMain(argv: string[]): Promise<number> {
@@ -216,5 +253,11 @@ export async function evalMain(argv: string[]): Promise<number> {
   const clamp =
     r.clampedFraction > 0 ? ` (${(100 * r.clampedFraction).toFixed(2)}% of values clamped to [-1, 1])` : "";
   process.stdout.write(`${head}${clamp}\n\n${formatReport(r.report)}`);
+  if (r.nll) {
+    const b = r.nll.bitsPerDim;
+    process.stdout.write(
+      `\nNLL (${r.nll.method}, ${r.nll.count} test images): ${b.mean.toFixed(3)} bits/dim, 95% CI [${b.lo.toFixed(3)}, ${b.hi.toFixed(3)}]\n`,
+    );
+  }
   return 0;
 }

@@ -138,7 +138,19 @@ describe("diffuse eval --model", () => {
     const json = path.join(root, "model.json");
     const saved = path.join(root, "model-samples.safetensors");
     const argv = ["eval", "--model", model, "--sampler", "ddim", "--steps", "2"];
-    const rest = ["--num-samples", "12", "--save-samples", saved, "--json", json, ...FAST];
+    const rest = [
+      "--num-samples",
+      "12",
+      "--save-samples",
+      saved,
+      "--json",
+      json,
+      "--nll",
+      "vlb",
+      "--nll-count",
+      "2",
+      ...FAST,
+    ];
     expect(await main([...argv, ...rest])).toBe(0);
     const r = JSON.parse(readFileSync(json, "utf8"));
     expect(r.dataset).toBe("mnist"); // from the model's model_index.json
@@ -146,6 +158,10 @@ describe("diffuse eval --model", () => {
     expect(r.samples).toBe(saved);
     expect(r.report.counts.samples).toBe(12);
     expect(r.report.accuracy.perClass).toHaveLength(10); // labels 0..9, 0, 1 were requested
+    // An untrained model's bound is large but finite, and its interval contains its mean.
+    expect(r.nll).toMatchObject({ method: "vlb", data: "8-bit", count: 2 });
+    expect(Number.isFinite(r.nll.bitsPerDim.mean) && r.nll.bitsPerDim.mean > 0).toBe(true);
+    expect(r.nll.bitsPerDim.lo).toBeLessThanOrEqual(r.nll.bitsPerDim.mean);
   });
 });
 
