@@ -134,3 +134,21 @@ describe("pow", () => {
     expectClose(T.pow(T.tensor([4, 9], [2]), 1.5).toArray(), [8, 27], 1e-6, 0, "x^1.5");
   });
 });
+
+describe("random tensors from keys", () => {
+  it("same key, same values; other key, other values; moments of a large draw", async () => {
+    const { makeKey } = await import("../../src/random/index.js");
+    const a = T.randn(makeKey(1), [4, 1000]);
+    expect(T.randn(makeKey(1), [4, 1000]).toArray()).toEqual(a.toArray());
+    expect(T.randn(makeKey(2), [4, 1000]).toArray()).not.toEqual(a.toArray());
+    // 4000 draws: the mean's standard error is 1/sqrt(4000) ~ 0.016; allow 4 of them.
+    expect(Math.abs(T.mean(a).item())).toBeLessThan(0.064);
+    const u = T.rand(makeKey(3), [1000]).toArray();
+    expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...u)).toBeLessThan(1);
+    const k = T.randint(makeKey(4), [100], 3, 7);
+    expect(k.dtype).toBe("int32");
+    expect(k.toArray().every((v) => v >= 3 && v < 7)).toBe(true);
+    expect(() => T.randn(makeKey(1), [2, -1])).toThrow(/randn: shape \[2, -1\]/);
+  });
+});
