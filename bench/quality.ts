@@ -161,11 +161,11 @@ const md = [
     `, reference: ${real.rows} MNIST test images; guidance scale ${guidance}; NFE counts one batched` +
     " (conditional + unconditional) evaluation as one.",
   "",
-  "| sampler | steps | NFE | samples | FID | KID x1e3 | precision | recall | seconds |",
+  "| sampler | steps | NFE | samples | FID | KID | precision | recall | seconds |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...rows.map(
     (r) =>
-      `| ${r.sampler} | ${r.steps} | ${r.nfe} | ${r.samples} | ${f(r.fid)} | ${f(r.kid * 1e3)} ± ${f(r.kidStderr * 1e3)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.seconds} |`,
+      `| ${r.sampler} | ${r.steps} | ${r.nfe} | ${r.samples} | ${f(r.fid)} | ${f(r.kid, 3)} ± ${f(r.kidStderr, 3)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.seconds} |`,
   ),
 ].join("\n");
 writeFileSync(join(out, "quality.md"), `${md}\n`);
