@@ -110,6 +110,40 @@ const convWeightGrad: Lowering<PrimitiveParams["convWeightGrad"]> = (b, [x, dy],
   return b.node("Concat", parts, { axis: attr.int(0) })[0];
 };
 
+/**
+ * A unit-stride transposed convolution is a plain convolution with the kernel flipped and its channel
+ * axes swapped, padded by d(k-1) - p: y = conv2d(x, flip(w)^T, pad = d(k-1) - p). MLAS's Conv path is
+ * faster than its ConvTranspose (col2im) path (bench/profile.ts); strided or grouped ones, and
+ * paddings larger than the kernel, keep ConvTranspose.
+ */
+const convTranspose2d: Lowering<PrimitiveParams["convTranspose2d"]> = (b, [x, w], [, ws], p) => {
+  const [kh, kw] = [ws.shape[2], ws.shape[3]];
+  const pads = [
+    p.dilation[0] * (kh - 1) - p.padding[0],
+    p.dilation[1] * (kw - 1) - p.padding[1],
+    p.dilation[0] * (kh - 1) - p.padding[2] + p.outputPadding[0],
+    p.dilation[1] * (kw - 1) - p.padding[3] + p.outputPadding[1],
+  ];
+  const unit = p.stride[0] === 1 && p.stride[1] === 1 && p.groups === 1;
+  if (!unit || pads.some((v) => v < 0)) {
+    return b.node("ConvTranspose", [x, w], {
+      ...convAttrs(p),
+      output_padding: attr.ints(p.outputPadding),
+    })[0];
+  }
+  const swapped = b.node("Transpose", [w], { perm: attr.ints([1, 0, 2, 3]) })[0];
+  const flipped = b.node("Slice", [
+    swapped,
+    b.constInt64([-1, -1]),
+    b.constInt64([-(2 ** 62), -(2 ** 62)]),
+    b.constInt64([2, 3]),
+    b.constInt64([-1, -1]),
+  ])[0];
+  return b.node("Conv", [x, flipped], {
+    ...convAttrs({ ...p, padding: pads as unknown as ConvParams["padding"] }),
+  })[0];
+};
+
 export const lowerings: { [P in Primitive]: Lowering<PrimitiveParams[P]> } = {
   neg: op("Neg"),
   exp: op("Exp"),
@@ -152,8 +186,7 @@ export const lowerings: { [P in Primitive]: Lowering<PrimitiveParams[P]> } = {
     ])[0],
   matmul: op("MatMul"),
   conv2d: (b, ins, _a, p) => b.node("Conv", ins, convAttrs(p))[0],
-  convTranspose2d: (b, ins, _a, p) =>
-    b.node("ConvTranspose", ins, { ...convAttrs(p), output_padding: attr.ints(p.outputPadding) })[0],
+  convTranspose2d,
   convWeightGrad,
   gather: (b, ins) => b.node("Gather", ins, { axis: attr.int(0) })[0],
 };

@@ -38,6 +38,24 @@ function outputPadding(
   return [res(0), res(1)];
 }
 
+/**
+ * The conv2d that is the adjoint of convT(., p): output padding adds rows/columns at the bottom/right
+ * of convT's output, so the adjoint conv pads those sides by `padding - outputPadding`; where that is
+ * negative, the extra rows of `g` are cropped instead.
+ */
+function adjointGeometry(g: Tensor, p: PrimitiveParams["convTranspose2d"]) {
+  const { outputPadding, ...conv } = p;
+  const [pb, pr] = [p.padding[2] - outputPadding[0], p.padding[3] - outputPadding[1]];
+  const cropped = T.slice(g, [
+    null,
+    null,
+    [0, g.shape[2] + Math.min(0, pb)],
+    [0, g.shape[3] + Math.min(0, pr)],
+  ]);
+  const padding = [p.padding[0], p.padding[1], Math.max(0, pb), Math.max(0, pr)] as const;
+  return { g: cropped, conv: { ...conv, padding } };
+}
+
 export const vjpRules: { [P in Primitive]: Vjp<PrimitiveParams[P]> } = {
   neg: (g) => [T.neg(g)],
   exp: unary((_x, y) => y),
@@ -120,9 +138,9 @@ export const vjpRules: { [P in Primitive]: Vjp<PrimitiveParams[P]> } = {
   },
   // y = convT(x, w) is conv2d's adjoint: x-bar = conv2d(g, w); w-bar pairs g (as conv input) with x.
   convTranspose2d: (g, [x, w], _y, p) => {
-    const { outputPadding: _, ...conv } = p;
+    const { g: gc, conv } = adjointGeometry(g, p);
     const kernel = [w.shape[2], w.shape[3]] as const;
-    return [bind("conv2d", [g, w], conv), bind("convWeightGrad", [g, x], { ...conv, kernel })];
+    return [bind("conv2d", [gc, w], conv), bind("convWeightGrad", [gc, x], { ...conv, kernel })];
   },
   // dw = convWeightGrad(x, dy) is bilinear: x-bar = convT(dy, g), dy-bar = conv2d(x, g).
   convWeightGrad: (g, [x, dy], _y, p) => {

@@ -7,7 +7,7 @@ import { nodeOrt } from "../../src/onnx/node.js";
 import * as T from "../../src/tensor/index.js";
 import type { Primitive } from "../../src/tensor/primitives.js";
 import { bind } from "../../src/tensor/tensor.js";
-import { expectClose, lcg } from "../helpers.js";
+import { expectClose, lcg, rand } from "../helpers.js";
 import { type PrimCase, primitiveCases } from "./primitive-cases.js";
 
 beforeAll(() => T.setDefaultRuntime(nodeOrt));
@@ -80,6 +80,30 @@ describe("compiled forward and backward equal eager", () => {
       for (const k of c.diff) {
         expectClose(compiledGrads[k].values(), eagerGrads[k].values(), 1e-4, 1e-5, `${prim} grad ${k}`);
       }
+    });
+  }
+});
+
+describe("convTranspose2d lowered as a flipped convolution (unit stride)", () => {
+  const cases = [
+    { padding: [1, 1, 1, 1] as const, dilation: [1, 1] as const, outputPadding: [0, 0] as const },
+    { padding: [0, 2, 1, 0] as const, dilation: [2, 1] as const, outputPadding: [1, 0] as const },
+  ];
+  for (const [i, geo] of cases.entries()) {
+    it(`case ${i}: forward and gradients equal eager`, async () => {
+      const x = rand(60 + i, [2, 4, 5, 6]);
+      const w = rand(70 + i, [4, 3, 3, 3]);
+      const p = { stride: [1, 1] as const, groups: 1, ...geo };
+      const f = (xs: T.Tensor[]) => T.sum(T.square(bind("convTranspose2d", xs, p)));
+      const vg = (xs: T.Tensor[]) => {
+        const r = T.valueAndGrad(f)(xs);
+        return [r.value, ...r.grads];
+      };
+      const eager = vg([x, w]);
+      const compiled = await T.compile(vg)([x, w]);
+      eager.forEach((e, k) => {
+        expectClose(compiled[k].values(), e.values(), 1e-4, 1e-4, `output ${k}`);
+      });
     });
   }
 });
