@@ -8,3 +8,8 @@ import { setDefaultRuntime } from "./tensor/compile.js";
 setDefaultRuntime(nodeOrt);
 
 export * from "./core.js";
+export * as data from "./data/index.js";
+export * as io from "./io/files.js";
+export { loadPretrained, savePretrained } from "./models/pretrained-node.js";
+export { loadModelFolder, saveModelFolder } from "./train/model-folder-node.js";
+export { runTraining } from "./train/run-node.js";

@@ -1,0 +1,13 @@
+/** Diffusion math (browser-safe): schedules, forward process, parametrisations, loss weights, samplers. */
+export * from "./forward.js";
+export * from "./loss-weights.js";
+export * from "./noise.js";
+export * from "./parametrization.js";
+export * from "./registry.js";
+export * from "./sample.js";
+export * from "./samplers/k-samplers.js";
+export * from "./samplers/ode.js";
+export * from "./samplers/sde.js";
+export * from "./samplers/vp-sde.js";
+export type * from "./scheduler.js";
+export * from "./schedules.js";

@@ -1,0 +1,17 @@
+import { describe, expect, it } from "vitest";
+import * as diffuse from "../src/index.js";
+
+describe("the package's Node entry", () => {
+  it("registers ONNX Runtime, so compile works out of the box", async () => {
+    const f = diffuse.compile((x: diffuse.Tensor) => diffuse.T.mul(x, 2));
+    expect((await f(diffuse.T.tensor([1, 2], [2]))).toArray()).toEqual([2, 4]);
+  });
+
+  it("exposes the layers by name", () => {
+    expect(typeof diffuse.models.UNet2DModel).toBe("function");
+    expect(typeof diffuse.diffusion.createScheduler).toBe("function");
+    expect(typeof diffuse.optim.adamwStep).toBe("function");
+    expect(typeof diffuse.data.loadDataset).toBe("function");
+    expect(typeof diffuse.runTraining).toBe("function");
+  });
+});
