@@ -1,173 +1,419 @@
 /**
  * `npm run bench:quality`: sample quality per sampler and number of function evaluations (NFE) for a
- * model of the MNIST preset, as a markdown table and JSON.
+ * model of the MNIST preset, as a markdown table (stdout, <out>/quality.md) and JSON (<out>/quality.json).
  *
- *   npm run bench:quality -- [--model DIR | --minutes M] [--num-samples N] [--ddpm-samples N]
- *                            [--ref-count N] [--guidance-scale W] [--seed S] [--threads T] [--out DIR]
+ *   npm run bench:quality -- [--model DIR | --minutes M [--class-conditional] [--train-steps N]]
+ *       [--dataset mnist|fashion-mnist] [--num-samples N] [--ddpm-samples N] [--ref-count N]
+ *       [--samplers LIST] [--guidance-scale W] [--batch-size B] [--seed S] [--threads T] [--out DIR]
  *
- * Without --model it first trains the class-conditional MNIST preset for about M minutes (default 20;
- * the step count comes from a timing of the first steps, so the LR schedule ends at the last step).
- * Every sampler starts from the same noise (same seed) and the same labels (0..9 cyclic); FID, KID and
- * precision/recall are measured with the shipped MNIST feature net against a seeded random subset of
- * the test split, whose features are extracted once.
+ * Without --model it first trains the dataset's preset (unet28, or unet28-cond with
+ * --class-conditional) into <out>/model for about M minutes (default 20): 30 steps of the real
+ * configuration are timed (steps 10..30, after the compile), and the step count of the run follows,
+ * so its cosine LR schedule ends at its last step (--train-steps N skips the timing).
+ *
+ * Each sampler configuration (--samplers, default DEFAULT_SAMPLERS) draws the same samples: batch b
+ * starts from the noise of seed `seed * 1000003 + b * batchSize` and conditional models get the labels
+ * 0..9 cyclic. The reference features (--ref-count random MNIST test images, seeded) are extracted
+ * once; FID, KID, precision/recall (and density/coverage, the IS analogue and class accuracy in the
+ * JSON) come from `sampleQuality` of src/eval, as `diffuse eval` computes them. The seconds are
+ * those of sampling alone: each batch shape's forward is compiled (one DDIM step) before the clock starts.
+ *
+ * NFE counts the network calls of the sampling loop: `sample()` (src/diffusion/sample.ts) makes one
+ * per entry of the scheduler's timesteps and reports each through `onStep`, so a Heun-type sampler
+ * counts two per step (2n - 1 in all). With guidance (w != 1) the conditional and unconditional
+ * outputs come from ONE batched call, counted once.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { randomImages } from "../src/eval/evaluate-node.js";
-import { extractFeatures } from "../src/eval/extract.js";
-import { loadFeatureNet } from "../src/eval/feature-net-node.js";
-import { fid } from "../src/eval/fid.js";
-import { kid } from "../src/eval/kid.js";
-import { manifoldMetrics } from "../src/eval/manifold.js";
+import { type Extracted, extractFeatures } from "../src/eval/extract.js";
+import { FEATURE_NET_DATASETS, loadFeatureNet } from "../src/eval/feature-net-node.js";
+import { type SampleQualityReport, sampleQuality } from "../src/eval/metrics.js";
 import { nodeOrt } from "../src/onnx/node.js";
 import * as T from "../src/tensor/index.js";
-import { loadModelFolder } from "../src/train/model-folder-node.js";
-import { runTraining } from "../src/train/run-node.js";
+import type { TrainConfig } from "../src/train/config.js";
+import { type LoadedModel, loadModelFolder } from "../src/train/model-folder-node.js";
+import { readLog, runTraining } from "../src/train/run-node.js";
 import { cyclicLabels, generate } from "../src/train/sampling.js";
-import { createSchedulerByName } from "../src/train/scheduler-names.js";
+import { createSchedulerByName, SAMPLER_NAMES } from "../src/train/scheduler-names.js";
 
-const { values } = parseArgs({
-  options: {
-    model: { type: "string" },
-    minutes: { type: "string", default: "20" },
-    "num-samples": { type: "string", default: "1000" },
-    "ddpm-samples": { type: "string" },
-    "ref-count": { type: "string", default: "10000" },
-    "guidance-scale": { type: "string", default: "1" },
-    "batch-size": { type: "string", default: "250" },
-    seed: { type: "string", default: "0" },
-    threads: { type: "string", default: "2" },
-    out: { type: "string", default: "runs/quality" },
-  },
-});
-const num = (name: keyof typeof values) => {
-  const v = Number(values[name]);
-  if (!Number.isFinite(v) || v < 0)
-    throw new Error(`--${name}: expected a non-negative number, got ${values[name]}`);
-  return v;
+/** The configurations of issue 5: DDPM 1000, DDIM 50 and 10, DPM-Solver++ 2M 20 and 10, UniPC 10, Euler 20. */
+export const DEFAULT_SAMPLERS = "ddpm:1000,ddim:50,ddim:10,dpmsolver++:20,dpmsolver++:10,unipc:10,euler:20";
+
+/** Table names of the samplers (dpmsolver++ is diffusers' default multistep solver of order 2). */
+const LABELS: Record<string, string> = {
+  ddpm: "DDPM",
+  ddim: "DDIM",
+  "dpmsolver++": "DPM-Solver++ 2M",
+  dpmsolver: "DPM-Solver 2M",
+  unipc: "UniPC",
+  euler: "Euler",
+  euler_ancestral: "Euler a",
+  heun: "Heun",
+  lms: "LMS",
+  pndm: "PLMS",
 };
-const N = num("num-samples");
-const ddpmN = values["ddpm-samples"] ? num("ddpm-samples") : N;
-const seed = num("seed");
-const threads = num("threads");
-const batchSize = num("batch-size");
-const guidance = num("guidance-scale");
-const out = values.out!;
-mkdirSync(out, { recursive: true });
-T.setDefaultRuntime(nodeOrt);
 
-/** The sampler configurations of the issue: [label, sampler name, steps]. */
-const CONFIGS: [string, string, number][] = [
-  ["DDPM", "ddpm", 1000],
-  ["DDIM", "ddim", 50],
-  ["DDIM", "ddim", 10],
-  ["DPM-Solver++ 2M", "dpmsolver++", 20],
-  ["DPM-Solver++ 2M", "dpmsolver++", 10],
-  ["UniPC", "unipc", 10],
-  ["Euler", "euler", 20],
-];
-
-async function trainedModel(): Promise<string> {
-  if (values.model) return values.model;
-  const dir = join(out, "model");
-  const minutes = num("minutes");
-  const base = { dataset: "mnist", preset: "unet28-cond", out: dir, threads, seed };
-  // Time 30 steps of the real configuration, then train for the budget from scratch.
-  const t0 = performance.now();
-  await runTraining(
-    { ...base, steps: 30, sampleEvery: 0, validEvery: 0, checkpointEvery: 30 },
-    { overwrite: true },
-  );
-  const perStep = (performance.now() - t0) / 1000 / 30;
-  const steps = Math.max(50, Math.round((minutes * 60) / perStep));
-  process.stderr.write(`training ${steps} steps (${perStep.toFixed(2)} s/step) for ~${minutes} min\n`);
-  await runTraining({ ...base, steps }, { overwrite: true });
-  return dir;
+export interface SamplerConfig {
+  /** A name of SAMPLER_NAMES. */
+  name: string;
+  steps: number;
 }
 
-const modelDir = await trainedModel();
-const model = await loadModelFolder(modelDir);
-const { net, params: netParams } = await loadFeatureNet("mnist");
-const features = async (images: Float32Array) =>
-  (await extractFeatures(net, netParams, images, { threads })).features;
-const real = await features(randomImages("mnist", "test", num("ref-count"), seed));
-const numClasses = model.info.numClasses;
+export interface QualityOptions {
+  /** A model folder; absent: train one into <out>/model. */
+  model?: string;
+  /** Training budget in minutes (default 20). */
+  minutes?: number;
+  /** Train exactly this many steps instead of timing the budget. */
+  trainSteps?: number;
+  classConditional?: boolean;
+  /** Extra training config fields (tests: a tiny model). */
+  train?: Partial<TrainConfig>;
+  /** Feature net and reference images; default the model's dataset, else "mnist". */
+  dataset?: string;
+  numSamples?: number;
+  /** Samples of the DDPM rows (default numSamples). */
+  ddpmSamples?: number;
+  refCount?: number;
+  samplers?: SamplerConfig[];
+  guidanceScale?: number;
+  batchSize?: number;
+  seed?: number;
+  /** ONNX Runtime threads (0: ORT's default). */
+  threads?: number;
+  out?: string;
+  /** Progress lines (default stderr). */
+  log?: (line: string) => void;
+}
 
-interface Row {
+export interface QualityRow {
   sampler: string;
+  name: string;
   steps: number;
   nfe: number;
   samples: number;
+  /** True when the row used fewer samples than --num-samples (--ddpm-samples). */
+  reduced: boolean;
   fid: number;
   kid: number;
   kidStderr: number;
   precision: number;
   recall: number;
+  /** Sampling time (not the feature extraction or the metrics). */
   seconds: number;
-}
-const rows: Row[] = [];
-for (const [label, name, steps] of CONFIGS) {
-  const n = name === "ddpm" ? ddpmN : N;
-  const images = new Float32Array(n * 28 * 28);
-  let nfe = 0;
-  const t0 = performance.now();
-  for (let start = 0; start < n; start += batchSize) {
-    const count = Math.min(batchSize, n - start);
-    const labels = numClasses ? cyclicLabels(n, numClasses).subarray(start, start + count) : undefined;
-    const scheduler = createSchedulerByName(name, { clip_sample: true, ...model.schedulerConfig });
-    let evaluations = 0;
-    const r = await generate({
-      denoiser: model.denoiser,
-      params: model.params,
-      scheduler,
-      steps,
-      numSamples: count,
-      seed: seed * 1_000_003 + start,
-      ...(labels ? { labels, guidanceScale: guidance, nullClass: model.info.nullClass ?? null } : {}),
-      threads,
-      onStep: () => {
-        evaluations++;
-      },
-    });
-    nfe = evaluations;
-    for (let i = 0; i < r.samples.length; i++)
-      images[start * 784 + i] = Math.min(1, Math.max(-1, r.samples[i]));
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const fake = await features(images);
-  const k = kid(real, fake, { seed });
-  const pr = manifoldMetrics(real, fake);
-  const row: Row = {
-    sampler: label,
-    steps,
-    nfe,
-    samples: n,
-    fid: fid(real, fake).fid,
-    kid: k.mean,
-    kidStderr: k.stderr,
-    precision: pr.precision,
-    recall: pr.recall,
-    seconds: Math.round(seconds),
-  };
-  rows.push(row);
-  process.stderr.write(`${JSON.stringify(row)}\n`);
+  report: SampleQualityReport;
 }
 
-const f = (x: number, d = 2) => x.toFixed(d);
-const md = [
-  `Model: ${modelDir} (${model.info.steps ?? "?"} training steps); ${N} samples per sampler` +
-    (ddpmN !== N ? ` (${ddpmN} for DDPM 1000)` : "") +
-    `, reference: ${real.rows} MNIST test images; guidance scale ${guidance}; NFE counts one batched` +
-    " (conditional + unconditional) evaluation as one.",
-  "",
-  "| sampler | steps | NFE | samples | FID | KID | precision | recall | seconds |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-  ...rows.map(
-    (r) =>
-      `| ${r.sampler} | ${r.steps} | ${r.nfe} | ${r.samples} | ${f(r.fid)} | ${f(r.kid, 3)} ± ${f(r.kidStderr, 3)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.seconds} |`,
-  ),
-].join("\n");
-writeFileSync(join(out, "quality.md"), `${md}\n`);
-writeFileSync(join(out, "quality.json"), `${JSON.stringify({ model: modelDir, guidance, rows }, null, 2)}\n`);
-console.log(md);
+export interface QualityResult {
+  model: string;
+  modelSteps: number | null;
+  dataset: string;
+  classConditional: boolean;
+  guidanceScale: number;
+  numSamples: number;
+  referenceCount: number;
+  seed: number;
+  training?: { steps: number; secondsPerStep: number | null; seconds: number };
+  rows: QualityRow[];
+}
+
+function positiveInt(field: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${field}: expected a positive integer, got ${v}`);
+  return v;
+}
+
+/** "ddim:50,euler:20" -> [{ddim, 50}, {euler, 20}]; errors name the entry and what was expected. */
+export function parseSamplers(list: string): SamplerConfig[] {
+  const entries = list.split(",").map((s) => s.trim());
+  return entries.map((entry) => {
+    const m = /^([a-z_+]+):(\d+)$/.exec(entry);
+    if (!m) throw new Error(`--samplers: entry ${JSON.stringify(entry)}; expected NAME:STEPS, e.g. ddim:50`);
+    if (!SAMPLER_NAMES.includes(m[1]!)) {
+      throw new Error(
+        `--samplers: unknown sampler ${JSON.stringify(m[1])}; expected one of ${SAMPLER_NAMES.join(", ")}`,
+      );
+    }
+    return { name: m[1]!, steps: positiveInt(`--samplers: steps of ${entry}`, Number(m[2])) };
+  });
+}
+
+function checkDataset(dataset: string, field: string): string {
+  if (!(FEATURE_NET_DATASETS as readonly string[]).includes(dataset)) {
+    throw new Error(
+      `${field}: ${JSON.stringify(dataset)} has no feature net; expected one of ${FEATURE_NET_DATASETS.join(", ")} (or --dataset)`,
+    );
+  }
+  return dataset;
+}
+
+const silent = { write: () => true, isTTY: false };
+
+/** Trains the preset into <out>/model for about `minutes` (or exactly `trainSteps`); returns its folder. */
+async function trainModel(o: QualityOptions, dataset: string, log: (s: string) => void) {
+  const out = join(o.out!, "model");
+  const base: Partial<TrainConfig> = {
+    dataset,
+    classConditional: o.classConditional ?? false,
+    out,
+    threads: o.threads ?? 0,
+    seed: o.seed ?? 0,
+    ...o.train,
+  };
+  let steps = o.trainSteps;
+  let secondsPerStep: number | null = null;
+  if (steps === undefined) {
+    // Steps 10..30 of the real configuration, after the compile and the first data batches.
+    const settle = 10;
+    const timed = 20;
+    await runTraining(
+      { ...base, steps: 100_000, logEvery: 1, validEvery: 0, sampleEvery: 0, checkpointEvery: 0 },
+      { overwrite: true, haltAfter: settle + timed, progress: silent },
+    );
+    const time = new Map((await readLog(out)).map((r) => [r.step, r.time!]));
+    secondsPerStep = (time.get(settle + timed)! - time.get(settle)!) / timed;
+    steps = Math.max(10, Math.round(((o.minutes ?? 20) * 60) / secondsPerStep));
+    log(`training ${steps} steps (${secondsPerStep.toFixed(3)} s/step) for ~${o.minutes ?? 20} min`);
+  }
+  const run = await runTraining({ ...base, steps }, { overwrite: true });
+  return { dir: out, training: { steps, secondsPerStep, seconds: run.elapsed } };
+}
+
+/** The generate() options of samples start..start+count (the labels of conditional models). */
+function batchOptions(model: LoadedModel, start: number, count: number, o: Required<QualityOptions>) {
+  const { numClasses, nullClass } = model.info;
+  const labels = numClasses ? cyclicLabels(start + count, numClasses).subarray(start) : undefined;
+  return {
+    denoiser: model.denoiser,
+    params: model.params,
+    numSamples: count,
+    seed: o.seed * 1_000_003 + start,
+    ...(labels ? { labels, guidanceScale: o.guidanceScale, nullClass } : {}),
+    threads: o.threads,
+  };
+}
+
+/** Batch shapes whose compiled forward has run, per denoiser (sampling.ts caches one per denoiser). */
+const warmedUp = new WeakMap<object, Set<string>>();
+
+/** Compiles the forward for `count` samples outside the timed loop (one DDIM step). */
+async function warmUp(model: LoadedModel, count: number, o: Required<QualityOptions>): Promise<void> {
+  const done = warmedUp.get(model.denoiser) ?? new Set<string>();
+  warmedUp.set(model.denoiser, done);
+  const key = `${count}:${o.guidanceScale}:${o.threads}`;
+  if (done.has(key)) return;
+  done.add(key);
+  const scheduler = createSchedulerByName("ddim", { clip_sample: true, ...model.schedulerConfig });
+  await generate({ ...batchOptions(model, 0, count, o), scheduler, steps: 1 });
+}
+
+/** `n` samples of `model` with sampler `c`, in batches; returns them clamped to [-1, 1] with the NFE. */
+async function sampleWith(model: LoadedModel, c: SamplerConfig, n: number, o: Required<QualityOptions>) {
+  const { numClasses } = model.info;
+  const per = model.denoiser.exampleShape.reduce((a, b) => a * b, 1);
+  const images = new Float32Array(n * per);
+  const labels = numClasses ? cyclicLabels(n, numClasses) : undefined;
+  let nfe = 0;
+  for (let start = 0; start < n; start += o.batchSize) {
+    const count = Math.min(o.batchSize, n - start);
+    const scheduler = createSchedulerByName(c.name, { clip_sample: true, ...model.schedulerConfig });
+    let calls = 0;
+    const r = await generate({
+      ...batchOptions(model, start, count, o),
+      scheduler,
+      steps: c.steps,
+      onStep: () => {
+        calls++;
+      },
+    });
+    nfe = calls;
+    for (let i = 0; i < r.samples.length; i++)
+      images[start * per + i] = Math.min(1, Math.max(-1, r.samples[i]!));
+    if (n > o.batchSize) o.log(`  ${LABELS[c.name] ?? c.name} ${c.steps}: ${start + count}/${n} samples`);
+  }
+  return { images, labels, nfe };
+}
+
+/** Runs the benchmark; writes <out>/quality.json and <out>/quality.md; returns the result. */
+export async function runQualityBench(options: QualityOptions): Promise<QualityResult> {
+  const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const o: Required<QualityOptions> = {
+    minutes: 20,
+    classConditional: false,
+    train: {},
+    numSamples: 1000,
+    refCount: 10_000,
+    samplers: parseSamplers(DEFAULT_SAMPLERS),
+    guidanceScale: 1,
+    batchSize: 250,
+    seed: 0,
+    threads: 0,
+    out: "runs/quality",
+    ...options,
+    log,
+  } as Required<QualityOptions>;
+  positiveInt("--num-samples", o.numSamples);
+  positiveInt("--ref-count", o.refCount);
+  positiveInt("--batch-size", o.batchSize);
+  const ddpmSamples = positiveInt("--ddpm-samples", options.ddpmSamples ?? o.numSamples);
+  mkdirSync(o.out, { recursive: true });
+  T.setDefaultRuntime(nodeOrt);
+
+  if (options.dataset !== undefined) checkDataset(options.dataset, "--dataset");
+  let trained: Awaited<ReturnType<typeof trainModel>> | undefined;
+  if (!options.model) trained = await trainModel(o, options.dataset ?? "mnist", log);
+  const model = await loadModelFolder(options.model ?? trained!.dir);
+  const dataset = checkDataset(options.dataset ?? model.info.dataset ?? "mnist", "the model's dataset");
+  const { net, params } = await loadFeatureNet(dataset);
+  const features = (images: Float32Array): Promise<Extracted> =>
+    extractFeatures(net, params, images, { threads: o.threads });
+  const real = (await features(randomImages(dataset, "test", o.refCount, o.seed))).features;
+
+  const rows: QualityRow[] = [];
+  for (const [i, c] of o.samplers.entries()) {
+    const n = c.name === "ddpm" ? ddpmSamples : o.numSamples;
+    await warmUp(model, Math.min(n, o.batchSize), o);
+    if (n > o.batchSize && n % o.batchSize !== 0) await warmUp(model, n % o.batchSize, o);
+    const t0 = performance.now();
+    const { images, labels, nfe } = await sampleWith(model, c, n, o);
+    const seconds = (performance.now() - t0) / 1000;
+    const fake = await features(images);
+    const report = sampleQuality({
+      real,
+      fake: fake.features,
+      fakeLogits: fake.logits,
+      ...(labels ? { labels } : {}),
+      seed: o.seed,
+    });
+    const row: QualityRow = {
+      sampler: LABELS[c.name] ?? c.name,
+      name: c.name,
+      steps: c.steps,
+      nfe,
+      samples: n,
+      reduced: n < o.numSamples,
+      fid: report.fid.fid,
+      kid: report.kid.mean,
+      kidStderr: report.kid.stderr,
+      precision: report.manifold.precision,
+      recall: report.manifold.recall,
+      seconds,
+      report,
+    };
+    rows.push(row);
+    log(
+      `[${i + 1}/${o.samplers.length}] ${row.sampler} ${row.steps}: NFE ${nfe}, ${n} samples in ${seconds.toFixed(1)} s; ` +
+        `FID ${row.fid.toFixed(2)}, KID ${row.kid.toFixed(3)} ± ${row.kidStderr.toFixed(3)}, ` +
+        `precision ${row.precision.toFixed(3)}, recall ${row.recall.toFixed(3)}`,
+    );
+  }
+  const result: QualityResult = {
+    model: model.dir,
+    modelSteps: model.info.steps ?? null,
+    dataset,
+    classConditional: model.info.numClasses !== undefined,
+    guidanceScale: o.guidanceScale,
+    numSamples: o.numSamples,
+    referenceCount: real.rows,
+    seed: o.seed,
+    ...(trained ? { training: trained.training } : {}),
+    rows,
+  };
+  const md = formatMarkdown(result);
+  writeFileSync(join(o.out, "quality.md"), md);
+  writeFileSync(join(o.out, "quality.json"), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/** The markdown table, with a line saying what was measured. */
+export function formatMarkdown(r: QualityResult): string {
+  const f = (x: number, d: number) => x.toFixed(d);
+  const reduced = r.rows.some((row) => row.reduced);
+  const guidance = r.classConditional
+    ? `class-conditional (labels 0..9 cyclic), guidance scale ${r.guidanceScale}${r.guidanceScale !== 1 ? " (NFE counts each batched conditional + unconditional call once)" : ""}`
+    : "unconditional";
+  const lines = [
+    `Model: ${r.model} (${r.modelSteps ?? "?"} training steps), ${guidance}; ${r.numSamples} samples per sampler, ` +
+      `the same noise for every sampler (seed ${r.seed}); reference: ${r.referenceCount} ${r.dataset} test images, ` +
+      "shipped feature net. Seconds: sampling only.",
+    "",
+    "| sampler | steps | NFE | samples | FID | KID (± s.e.) | precision | recall | seconds |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...r.rows.map(
+      (x) =>
+        `| ${x.sampler} | ${x.steps} | ${x.nfe} | ${x.samples}${x.reduced ? "\\*" : ""} | ${f(x.fid, 2)} | ` +
+        `${f(x.kid, 3)} ± ${f(x.kidStderr, 3)} | ${f(x.precision, 3)} | ${f(x.recall, 3)} | ${f(x.seconds, 1)} |`,
+    ),
+  ];
+  if (reduced) {
+    lines.push(
+      "",
+      "\\* fewer samples (--ddpm-samples): FID is biased upwards at small sample counts and precision/recall " +
+        "use as many reference points as samples, so these are not comparable with the other rows; KID is " +
+        "unbiased, with a wider error.",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Command-line flags -> options. */
+export function parseCli(argv: string[]): QualityOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      minutes: { type: "string" },
+      "train-steps": { type: "string" },
+      "class-conditional": { type: "boolean" },
+      dataset: { type: "string" },
+      "num-samples": { type: "string" },
+      "ddpm-samples": { type: "string" },
+      "ref-count": { type: "string" },
+      samplers: { type: "string" },
+      "guidance-scale": { type: "string" },
+      "batch-size": { type: "string" },
+      seed: { type: "string" },
+      threads: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const num = (name: keyof typeof values): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v) || v < 0) {
+      throw new Error(`--${name}: expected a non-negative number, got ${JSON.stringify(raw)}`);
+    }
+    return v;
+  };
+  if (values.model !== undefined) {
+    for (const f of ["minutes", "train-steps", "class-conditional"] as const) {
+      if (values[f] !== undefined) throw new Error(`--${f}: only without --model (it sets up the training)`);
+    }
+  }
+  const o: QualityOptions = {
+    model: values.model,
+    minutes: num("minutes"),
+    trainSteps: num("train-steps"),
+    classConditional: values["class-conditional"],
+    dataset: values.dataset,
+    numSamples: num("num-samples"),
+    ddpmSamples: num("ddpm-samples"),
+    refCount: num("ref-count"),
+    samplers: values.samplers !== undefined ? parseSamplers(values.samplers) : undefined,
+    guidanceScale: num("guidance-scale"),
+    batchSize: num("batch-size"),
+    seed: num("seed"),
+    threads: num("threads"),
+    out: values.out,
+  };
+  if (o.trainSteps !== undefined) positiveInt("--train-steps", o.trainSteps);
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as QualityOptions;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await runQualityBench(parseCli(process.argv.slice(2)));
+  console.log(formatMarkdown(result));
+}

@@ -1,0 +1,122 @@
+/**
+ * bench:quality on a tiny U-Net: the flags, the training budget (timed steps -> step count), the NFE
+ * per sampler (Heun: 2n - 1), the reduced DDPM rows and the files it writes.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCli, parseSamplers, type QualityResult, runQualityBench } from "../../bench/quality.js";
+
+const root = mkdtempSync(path.join(tmpdir(), "diffuse-quality-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const TINY_UNET = {
+  block_out_channels: [8, 16],
+  down_block_types: ["DownBlock2D", "AttnDownBlock2D"],
+  up_block_types: ["AttnUpBlock2D", "UpBlock2D"],
+  norm_num_groups: 4,
+  attention_head_dim: 8,
+  layers_per_block: 1,
+};
+
+describe("flags", () => {
+  it("parses sampler lists and rejects bad entries by name", () => {
+    expect(parseSamplers("ddim:50, heun:10")).toEqual([
+      { name: "ddim", steps: 50 },
+      { name: "heun", steps: 10 },
+    ]);
+    expect(() => parseSamplers("ddim")).toThrow(/"ddim"; expected NAME:STEPS/);
+    expect(() => parseSamplers("plms:10")).toThrow(/unknown sampler "plms"/);
+    expect(() => parseSamplers("ddim:0")).toThrow(/positive integer, got 0/);
+  });
+
+  it("reads the numbers and refuses training flags with --model", () => {
+    const o = parseCli([
+      "--model",
+      "m",
+      "--num-samples",
+      "64",
+      "--ddpm-samples",
+      "8",
+      "--samplers",
+      "euler:20",
+    ]);
+    expect(o).toEqual({
+      model: "m",
+      numSamples: 64,
+      ddpmSamples: 8,
+      samplers: [{ name: "euler", steps: 20 }],
+    });
+    expect(() => parseCli(["--model", "m", "--minutes", "5"])).toThrow(/--minutes: only without --model/);
+    expect(() => parseCli(["--ref-count", "many"])).toThrow(/--ref-count: expected a non-negative number/);
+  });
+});
+
+describe("train for a budget, then sample and measure", () => {
+  let result: QualityResult;
+  const out = path.join(root, "q");
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    result = await runQualityBench({
+      minutes: 0.001,
+      classConditional: true,
+      train: {
+        model: TINY_UNET,
+        limit: 64,
+        batchSize: 8,
+        validSize: 8,
+        numSamples: 10,
+        samplerSteps: 2,
+        threads: 1,
+      },
+      numSamples: 12,
+      ddpmSamples: 6,
+      refCount: 40,
+      batchSize: 8,
+      samplers: parseSamplers("ddpm:3,ddim:2,heun:2"),
+      threads: 1,
+      out,
+      log: (s) => lines.push(s),
+    });
+  });
+
+  it("trains the step count of the budget (at least 10) and samples that model", () => {
+    expect(result.training!.steps).toBe(10);
+    expect(result.training!.secondsPerStep).toBeGreaterThan(0);
+    expect(result.modelSteps).toBe(10);
+    expect(result.classConditional).toBe(true);
+  });
+
+  it("counts network evaluations: one per step, two per Heun step but the last", () => {
+    expect(result.rows.map((r) => [r.name, r.steps, r.nfe])).toEqual([
+      ["ddpm", 3, 3],
+      ["ddim", 2, 2],
+      ["heun", 2, 3],
+    ]);
+  });
+
+  it("uses --ddpm-samples for DDPM only and marks it", () => {
+    expect(result.rows.map((r) => [r.samples, r.reduced])).toEqual([
+      [6, true],
+      [12, false],
+      [12, false],
+    ]);
+    const md = readFileSync(path.join(out, "quality.md"), "utf8");
+    expect(md).toMatch(/\| DDPM \| 3 \| 3 \| 6\\\* \|/);
+    expect(md).toMatch(/\| Heun \| 2 \| 3 \| 12 \|/);
+  });
+
+  it("writes finite metrics to quality.json and one progress line per configuration", () => {
+    const json = JSON.parse(readFileSync(path.join(out, "quality.json"), "utf8")) as QualityResult;
+    expect(json.referenceCount).toBe(40);
+    for (const r of json.rows) {
+      for (const v of [r.fid, r.kid, r.kidStderr, r.precision, r.recall])
+        expect(Number.isFinite(v)).toBe(true);
+      expect(r.report.accuracy).toBeDefined();
+    }
+    expect(lines.filter((l) => /^\[\d\/3\] /.test(l))).toHaveLength(3);
+    expect(existsSync(path.join(out, "model", "model_index.json"))).toBe(true);
+  });
+});
