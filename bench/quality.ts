@@ -32,12 +32,12 @@ import { type Extracted, extractFeatures } from "../src/eval/extract.js";
 import { FEATURE_NET_DATASETS, loadFeatureNet } from "../src/eval/feature-net-node.js";
 import { type SampleQualityReport, sampleQuality } from "../src/eval/metrics.js";
 import { nodeOrt } from "../src/onnx/node.js";
+import { cyclicLabels, generate } from "../src/pipelines/generate.js";
+import { type LoadedModel, loadModelFolder } from "../src/pipelines/model-folder-node.js";
+import { createSchedulerByName, SAMPLER_NAMES } from "../src/pipelines/scheduler-names.js";
 import * as T from "../src/tensor/index.js";
 import type { TrainConfig } from "../src/train/config.js";
-import { type LoadedModel, loadModelFolder } from "../src/train/model-folder-node.js";
 import { readLog, runTraining } from "../src/train/run-node.js";
-import { cyclicLabels, generate } from "../src/train/sampling.js";
-import { createSchedulerByName, SAMPLER_NAMES } from "../src/train/scheduler-names.js";
 
 /** The configurations of issue 5: DDPM 1000, DDIM 50 and 10, DPM-Solver++ 2M 20 and 10, UniPC 10, Euler 20. */
 export const DEFAULT_SAMPLERS = "ddpm:1000,ddim:50,ddim:10,dpmsolver++:20,dpmsolver++:10,unipc:10,euler:20";

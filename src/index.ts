@@ -11,5 +11,5 @@ export * from "./core.js";
 export * as data from "./data/index.js";
 export * as io from "./io/files.js";
 export { loadPretrained, savePretrained } from "./models/pretrained-node.js";
-export { loadModelFolder, saveModelFolder } from "./train/model-folder-node.js";
+export { loadModelFolder, saveModelFolder } from "./pipelines/model-folder-node.js";
 export { runTraining } from "./train/run-node.js";

@@ -19,8 +19,8 @@ import { FEATURE_NET_DATASETS } from "../eval/feature-net-node.js";
 import { evaluateNll, type NllReport } from "../eval/nll.js";
 import { formatReport } from "../eval/report.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
-import { loadModelFolder, MODEL_INDEX_FILE } from "../train/model-folder-node.js";
-import { SAMPLER_NAMES } from "../train/scheduler-names.js";
+import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
+import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { runSample } from "./sample.js";
 

@@ -1,9 +1,9 @@
 /** `diffuse info`: a saved model's class, config, parameter count and size on disk. */
 import { statSync } from "node:fs";
 import path from "node:path";
+import { parameterCount } from "../models/denoiser.js";
 import { WEIGHTS_FILE } from "../models/pretrained-node.js";
-import { parameterCount } from "../train/denoiser.js";
-import { loadModelFolder } from "../train/model-folder-node.js";
+import { loadModelFolder } from "../pipelines/model-folder-node.js";
 import { type Command, helpText, parseFlags, UsageError } from "./args.js";
 
 export const INFO_COMMAND: Command = {

@@ -9,10 +9,10 @@ import path from "node:path";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
-import { type LoadedModel, loadModelFolder } from "../train/model-folder-node.js";
+import { cyclicLabels, generate } from "../pipelines/generate.js";
+import { type LoadedModel, loadModelFolder } from "../pipelines/model-folder-node.js";
+import { createSchedulerByName, SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import { scatterPlot } from "../train/plot.js";
-import { cyclicLabels, generate } from "../train/sampling.js";
-import { createSchedulerByName, SAMPLER_NAMES } from "../train/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 
 export const SAMPLE_COMMAND: Command = {

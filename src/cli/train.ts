@@ -6,6 +6,7 @@
 import { DATASET_NAMES } from "../data/registry.js";
 import { PREDICTION_TYPES } from "../diffusion/loss-weights.js";
 import { readJsonFile } from "../io/files.js";
+import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import {
   BETA_SCHEDULES,
   ConfigFieldError,
@@ -17,7 +18,6 @@ import {
 } from "../train/config.js";
 import { PRESET_NAMES } from "../train/presets.js";
 import { runTraining } from "../train/run-node.js";
-import { SAMPLER_NAMES } from "../train/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
 
 /**

@@ -8,7 +8,7 @@ import { gaussianNoise, type NoiseSource } from "./noise.js";
 import type { Scheduler, StepOptions } from "./scheduler.js";
 
 /** The network as the loop sees it: model output for the scaled input at timestep t. */
-export type Denoiser = (x: T.Tensor, t: number) => T.Tensor | Promise<T.Tensor>;
+export type ModelFn = (x: T.Tensor, t: number) => T.Tensor | Promise<T.Tensor>;
 
 /** What the progress callback gets after each step. */
 export interface StepInfo {
@@ -41,7 +41,7 @@ export interface SampleOptions {
 /** Run the full loop and return the final sample. */
 export async function sample(
   scheduler: Scheduler,
-  denoiser: Denoiser,
+  denoiser: ModelFn,
   options: SampleOptions = {},
 ): Promise<T.Tensor> {
   if (options.numInferenceSteps !== undefined) scheduler.setTimesteps(options.numInferenceSteps);

@@ -10,10 +10,10 @@
 import type { PredictionType } from "../diffusion/parametrization.js";
 import { flowCoefficients } from "../diffusion/samplers/ode.js";
 import type { VpSde } from "../diffusion/samplers/vp-sde.js";
+import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
+import { compiledForward } from "../pipelines/generate.js";
 import * as T from "../tensor/index.js";
-import type { Denoiser } from "../train/denoiser.js";
-import { compiledForward } from "../train/sampling.js";
 import type { DriftVjp, VjpField } from "./nll-ode.js";
 import type { VlbModel } from "./nll-vlb.js";
 

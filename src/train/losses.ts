@@ -21,11 +21,11 @@
  */
 import { minSnrWeights, type PredictionType, vlbWeights } from "../diffusion/loss-weights.js";
 import { alphasCumprod, betasFor, snr } from "../diffusion/schedules.js";
+import type { DenoiserFn } from "../models/denoiser.js";
 import { bernoulli, type Key, normal, randint, split } from "../random/index.js";
 import * as T from "../tensor/index.js";
 
-/** A denoiser seen as a function: output for x_t [B, ...] at int32 timesteps [B], labels int32 [B]. */
-export type DenoiserFn<P> = (params: P, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => T.Tensor;
+export type { DenoiserFn };
 
 export type LossKind = "l2" | "l1" | "huber";
 export type Weighting = "none" | "min-snr" | "vlb";

@@ -10,8 +10,10 @@
  * gives both the conditional and the unconditional prediction of classifier-free guidance
  * (Ho & Salimans 2022, "Classifier-Free Diffusion Guidance", Algorithm 1). Browser-safe.
  */
-import type { MLPDenoiserConfig } from "../models/mlp-denoiser.js";
+import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { MLP_DENOISER_CLASS, type MLPDenoiserConfig } from "../models/mlp-denoiser.js";
 import type { UNet2DConfig } from "../models/unet2d-config.js";
+import type { Key } from "../random/index.js";
 
 /** A UNet2DModel config as written to config.json (diffusers names; unlisted fields take defaults). */
 export type UNetConfigJson = Partial<UNet2DConfig> &
@@ -242,4 +244,10 @@ export function nullClassIndex(numClasses: number | undefined): number {
     );
   }
   return numClasses;
+}
+
+/** A fresh model for a preset's model spec, its parameters initialised from `key`. */
+export function denoiserFromSpec(spec: ModelSpec, key: Key): Denoiser {
+  const className = spec.kind === "unet" ? "UNet2DModel" : MLP_DENOISER_CLASS;
+  return denoiserFromConfig({ ...spec.config, _class_name: className }, key);
 }

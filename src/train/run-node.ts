@@ -22,6 +22,10 @@ import type { Dataset } from "../data/types.js";
 import { datasetSize, exampleShape } from "../data/types.js";
 import { writeFileAtomic } from "../io/files.js";
 import { encodePng, imageGrid } from "../io/png.js";
+import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { cyclicLabels, generate } from "../pipelines/generate.js";
+import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
+import { createSchedulerByName } from "../pipelines/scheduler-names.js";
 import { foldIn, makeKey } from "../random/index.js";
 import {
   checkpointPath,
@@ -32,13 +36,9 @@ import {
 } from "./checkpoint-node.js";
 import { checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
-import { type Denoiser, denoiserFromConfig, denoiserFromSpec } from "./denoiser.js";
-import { type ModelInfo, saveModelFolder } from "./model-folder-node.js";
 import { lineChart, scatterPlot } from "./plot.js";
-import { modelSpecFor, presetForData } from "./presets.js";
+import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
-import { cyclicLabels, generate } from "./sampling.js";
-import { createSchedulerByName } from "./scheduler-names.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
 
 export const LOG_FILE = "log.jsonl";

@@ -12,11 +12,11 @@
  */
 import { DataLoader, type LoaderPosition } from "../data/loader.js";
 import type { Dataset } from "../data/types.js";
+import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import { foldIn, makeKey, RngStream, type RngStreamState } from "../random/index.js";
 import * as T from "../tensor/index.js";
 import type { TrainConfig } from "./config.js";
-import type { Denoiser } from "./denoiser.js";
 import { type EmaSchedule, type EmaState, initEma } from "./ema.js";
 import {
   diffusionLoss,

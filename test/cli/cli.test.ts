@@ -12,7 +12,7 @@ import { main } from "../../src/cli/main.js";
 import { trainSettings } from "../../src/cli/train.js";
 import { readSafetensorsFile } from "../../src/io/files.js";
 import { decodePng } from "../../src/io/png.js";
-import { SAMPLER_NAMES } from "../../src/train/scheduler-names.js";
+import { SAMPLER_NAMES } from "../../src/pipelines/scheduler-names.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-cli-"));

@@ -11,10 +11,10 @@ import { vpSdeFromAlphasCumprod } from "../../src/diffusion/samplers/vp-sde.js";
 import { alphasCumprod, betasFor } from "../../src/diffusion/schedules.js";
 import { evaluateNll } from "../../src/eval/nll.js";
 import { epsAffine, vjpFieldFor } from "../../src/eval/nll-model.js";
+import { denoiserFromConfig } from "../../src/models/denoiser.js";
 import { nodeOrt } from "../../src/onnx/node.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
-import { denoiserFromConfig } from "../../src/train/denoiser.js";
 import { rand } from "../helpers.js";
 
 beforeAll(() => T.setDefaultRuntime(nodeOrt));

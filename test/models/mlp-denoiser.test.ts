@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/models/config-fields.js";
+import { wrapDenoiser } from "../../src/models/denoiser.js";
 import { MLPDenoiser, parseMLPDenoiserConfig } from "../../src/models/mlp-denoiser.js";
+import { loadDenoiserFolder, saveModelFolder } from "../../src/pipelines/model-folder-node.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
-import { wrapDenoiser } from "../../src/train/denoiser.js";
-import { loadDenoiserFolder, saveModelFolder } from "../../src/train/model-folder-node.js";
 import { rand } from "../helpers.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-mlp-"));

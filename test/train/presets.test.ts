@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { makeKey } from "../../src/random/index.js";
 import { resolveTrainConfig, TRAIN_CONFIG_KEYS } from "../../src/train/config.js";
-import { denoiserFromSpec } from "../../src/train/denoiser.js";
-import { getPreset, modelSpecFor, PRESETS, presetForData } from "../../src/train/presets.js";
+import {
+  denoiserFromSpec,
+  getPreset,
+  modelSpecFor,
+  PRESETS,
+  presetForData,
+} from "../../src/train/presets.js";
 
 const DATA = {
   image: (shape: number[]) => ({ kind: "image" as const, shape }),

@@ -8,7 +8,7 @@ import { invalid } from "../check.js";
 import { dpmFirstOrder, dpmMultistepSecondOrder, levelFromVeSigma } from "../dpm-solver-updates.js";
 import type { NoiseSource } from "../noise.js";
 import { type PredictionType, predictX0FromVe } from "../parametrization.js";
-import type { Denoiser } from "../sample.js";
+import type { ModelFn } from "../sample.js";
 import { logSigmas, sigmaToT, trainSigmas } from "../sigma-grid.js";
 import { ancestralSigmas, eulerUpdate, toDerivative } from "../ve-steps.js";
 
@@ -24,7 +24,7 @@ export interface KSampleOptions {
  * x / sqrt(sigma^2 + 1), timestep from sigma by diffusers' log-sigma interpolation, output to x0.
  */
 export function vpModelDenoiser(
-  model: Denoiser,
+  model: ModelFn,
   alphasCumprod: ArrayLike<number>,
   prediction: PredictionType = "epsilon",
 ): VeDenoiser {

@@ -10,9 +10,9 @@
  */
 import { sample } from "../diffusion/sample.js";
 import type { Scheduler } from "../diffusion/scheduler.js";
+import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
-import type { Denoiser } from "./denoiser.js";
 
 export interface GenerateOptions {
   denoiser: Denoiser;

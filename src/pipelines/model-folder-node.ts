@@ -17,6 +17,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Normalization } from "../data/types.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
+import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import {
   CONFIG_FILE,
   type PretrainedModel,
@@ -26,7 +27,6 @@ import {
 } from "../models/pretrained-node.js";
 import { DIFFUSERS_VERSION } from "../models/unet2d-config.js";
 import type { Params } from "../nn/module.js";
-import { type Denoiser, denoiserFromConfig } from "./denoiser.js";
 
 export const MODEL_INDEX_FILE = "model_index.json";
 export const SCHEDULER_CONFIG_FILE = "scheduler_config.json";

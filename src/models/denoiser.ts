@@ -3,12 +3,15 @@
  * forward `(params, x_t, t, labels?) -> output`, whatever the architecture (`UNet2DModel` for images,
  * `MLPDenoiser` for vectors), chosen by the config's `_class_name`. Browser-safe.
  */
-import { MLP_DENOISER_CLASS, MLPDenoiser } from "../models/mlp-denoiser.js";
-import { UNet2DModel } from "../models/unet2d.js";
+
 import type { Module, Params } from "../nn/module.js";
 import type { Key } from "../random/index.js";
-import type { DenoiserFn } from "./losses.js";
-import type { ModelSpec } from "./presets.js";
+import type * as T from "../tensor/index.js";
+import { MLP_DENOISER_CLASS, MLPDenoiser } from "./mlp-denoiser.js";
+import { UNet2DModel } from "./unet2d.js";
+
+/** A denoiser seen as a function: output for x_t [B, ...] at int32 timesteps [B], labels int32 [B]. */
+export type DenoiserFn<P> = (params: P, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => T.Tensor;
 
 export const DENOISER_CLASSES = ["UNet2DModel", MLP_DENOISER_CLASS] as const;
 
@@ -71,12 +74,6 @@ export function denoiserFromConfig(config: Record<string, unknown>, key?: Key): 
   throw new Error(
     `model config: field "_class_name" is ${JSON.stringify(name)}; expected one of ${DENOISER_CLASSES.join(", ")}`,
   );
-}
-
-/** A fresh model for a preset's model spec, its parameters initialised from `key`. */
-export function denoiserFromSpec(spec: ModelSpec, key: Key): Denoiser {
-  const className = spec.kind === "unet" ? "UNet2DModel" : MLP_DENOISER_CLASS;
-  return denoiserFromConfig({ ...spec.config, _class_name: className }, key);
 }
 
 /** Total number of scalar parameters. */
