@@ -141,17 +141,23 @@ async function sampleModel(
   }
   const tmp = keep ? undefined : await mkdtemp(path.join(tmpdir(), "diffuse-eval-"));
   const file = keep ?? path.join(tmp!, "samples.safetensors");
-  await runSample({
-    model: values.model as string,
-    sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
-    steps: (values.steps as number | undefined) ?? 20,
-    numSamples: (values.numSamples as number | undefined) ?? 1000,
-    seed: (values.seed as number | undefined) ?? 0,
-    guidanceScale: values.guidanceScale as number | undefined,
-    out: file,
-    threads: (values.threads as number | undefined) ?? 0,
-  });
-  return { file, cleanup: async () => (tmp ? rm(tmp, { recursive: true, force: true }) : undefined) };
+  const cleanup = async () => (tmp ? rm(tmp, { recursive: true, force: true }) : undefined);
+  try {
+    await runSample({
+      model: values.model as string,
+      sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
+      steps: (values.steps as number | undefined) ?? 20,
+      numSamples: (values.numSamples as number | undefined) ?? 1000,
+      seed: (values.seed as number | undefined) ?? 0,
+      guidanceScale: values.guidanceScale as number | undefined,
+      out: file,
+      threads: (values.threads as number | undefined) ?? 0,
+    });
+  } catch (e) {
+    await cleanup(); // an unloadable model (or a failed sampling) leaves no empty temporary folder
+    throw e;
+  }
+  return { file, cleanup };
 }
 
 export interface EvalOutput extends EvaluateResult {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `diffuse` command line: `diffuse <command> [flags]` with commands train, sample, info, eval.
- * Exit codes: 0 success, 1 failure (bad files, failed run), 2 usage errors (bad flags or settings).
+ * Exit codes: 0 success, 1 failure (bad files, failed run), 2 usage errors (bad flags or settings),
+ * 130 / 143 a training run stopped by SIGINT / SIGTERM (after writing its checkpoint).
  * Errors print as `diffuse <command>: <ErrorName>: <message>`, without a stack trace unless
  * DIFFUSE_DEBUG=1 is set.
  */
@@ -10,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { nodeOrt } from "../onnx/node.js";
 import { setDefaultRuntime } from "../tensor/index.js";
 import { ConfigFieldError } from "../train/config.js";
-import { RunError } from "../train/run-node.js";
+import { InterruptedError, RunError } from "../train/run-node.js";
 import { UsageError } from "./args.js";
 import { evalMain } from "./eval.js";
 import { infoMain } from "./info.js";
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.env.DIFFUSE_DEBUG) process.stderr.write(`${err.stack}\n`);
     process.stderr.write(`${label}: ${err.name}: ${err.message}\n`);
+    if (err instanceof InterruptedError) return err.exitCode;
     if (isUsageError(err)) {
       process.stderr.write(`Run '${label} --help' for usage.\n`);
       return 2;

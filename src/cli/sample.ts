@@ -4,8 +4,8 @@
  * `--out x.safetensors` writes the raw samples as tensor `samples` [N, C, H, W] (images, in [-1, 1])
  * or [N, D] (vectors, model space), plus `labels` (I32 [N]) for a class-conditional model.
  */
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
@@ -138,6 +138,8 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
 export async function runSample(
   s: SampleSettings,
 ): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
+  // The output folder first: a bad --out fails before any sampling work.
+  await makeDir(path.dirname(path.resolve(s.out)), "--out");
   const model = await loadModelFolder(s.model);
   if (!model.schedulerConfig) {
     throw new Error(`model folder ${s.model}: no scheduler/scheduler_config.json found (the noise schedule)`);
@@ -157,7 +159,6 @@ export async function runSample(
     ...(labels ? { labels, guidanceScale, nullClass } : {}),
     threads: s.threads,
   });
-  await mkdir(path.dirname(path.resolve(s.out)), { recursive: true });
   if (path.extname(s.out).toLowerCase() === ".safetensors") {
     // Images are clamped to the data range [-1, 1] (as the PNG grid does); vectors are left as drawn.
     if (isImage) for (let i = 0; i < samples.length; i++) samples[i] = Math.min(1, Math.max(-1, samples[i]!));

@@ -17,7 +17,7 @@ import {
   WEIGHTINGS,
 } from "../train/config.js";
 import { PRESET_NAMES } from "../train/presets.js";
-import { runTraining } from "../train/run-node.js";
+import { runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
 
 /**
@@ -85,7 +85,7 @@ export const TRAIN_COMMAND: Command = {
       choices: PREDICTION_TYPES,
     },
     { name: "loss", kind: "string", value: "KIND", help: "loss (default l2)", choices: LOSS_KINDS },
-    { name: "huber-c", kind: "number", value: "C", help: "c of the pseudo-Huber loss (default 0.1)" },
+    { name: "huber-c", kind: "number", value: "C", help: "c of the pseudo-Huber loss (> 0; default 0.1)" },
     {
       name: "weighting",
       kind: "string",
@@ -154,6 +154,12 @@ export const TRAIN_COMMAND: Command = {
       help: "guidance of the grids (class-conditional; default 3)",
     },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+    {
+      name: "max-bad-steps",
+      kind: "int",
+      value: "N",
+      help: "stop after N consecutive steps with a NaN/Inf loss or gradient norm, each skipped (0: never; default 3)",
+    },
   ],
   epilog: [
     "Without --dataset (and no dataset in --config) it trains the built-in default: a small",
@@ -190,9 +196,42 @@ export async function trainMain(argv: string[]): Promise<number> {
     return 0;
   }
   const { partial, overwrite } = await trainSettings(values);
-  const result = await runTraining(partial, { overwrite });
-  process.stdout.write(
-    `${JSON.stringify({ out: result.out, step: result.step, loss: result.loss, validLoss: result.validLoss, seconds: Math.round(result.elapsed) })}\n`,
-  );
-  return 0;
+  const stop = onStopSignals();
+  try {
+    const result = await runTraining(partial, { overwrite, signal: stop.signal });
+    process.stdout.write(
+      `${JSON.stringify({ out: result.out, step: result.step, loss: result.loss, validLoss: result.validLoss, seconds: Math.round(result.elapsed) })}\n`,
+    );
+    return 0;
+  } finally {
+    stop.dispose();
+  }
+}
+
+/**
+ * SIGINT / SIGTERM while training: the first one aborts the returned signal (the run checkpoints at
+ * the next step boundary and exits 130 / 143 through an InterruptedError); a second one exits at once
+ * with that code (the last checkpoint written stays valid: checkpoints are atomic).
+ */
+export function onStopSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const handler = (sig: NodeJS.Signals) => {
+    const code = SIGNAL_EXIT_CODES[sig] ?? 130;
+    if (controller.signal.aborted) {
+      process.stderr.write(`\n${sig} again: exiting now (code ${code}) without a new checkpoint\n`);
+      process.exit(code);
+    }
+    process.stderr.write(
+      `\n${sig}: stopping after the current step and writing a checkpoint (${sig === "SIGINT" ? "Ctrl-C" : "send it"} again to exit at once)\n`,
+    );
+    controller.abort(sig);
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) process.on(s, handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const s of signals) process.off(s, handler);
+    },
+  };
 }

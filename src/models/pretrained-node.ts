@@ -2,11 +2,12 @@
  * Loading and saving diffusers model folders (Node only): `config.json` (with `_class_name`) and
  * `diffusion_pytorch_model.safetensors`, the layout of diffusers' `from_pretrained` / `save_pretrained`.
  */
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { makeDir } from "../io/dirs.js";
 import { readJsonFile, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import type { StTensor } from "../io/safetensors.js";
 import { tensorToFloat32 } from "../io/safetensors_convert.js";
+import { assertFiniteParams } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import { AutoencoderKL } from "./autoencoder-kl.js";
@@ -42,6 +43,8 @@ export async function readWeights(dir: string, file = WEIGHTS_FILE): Promise<Par
   const { tensors } = await readSafetensorsFile(path.join(dir, file));
   const out: Params = {};
   for (const [name, t] of tensors) out[name] = toTensor(t);
+  // NaN/Inf weights would only show up later as NaN samples (a black image): refuse them here.
+  assertFiniteParams(out, path.join(dir, file));
   return out;
 }
 
@@ -99,12 +102,16 @@ export async function savePretrained(
   const names = model.parameterSpecs().map((s) => s.name);
   const missing = names.filter((n) => !p[n]);
   if (missing.length) throw new Error(`savePretrained: parameters missing: ${missing.join(", ")}`);
+  assertFiniteParams(
+    Object.fromEntries(names.map((n) => [n, p[n]!])),
+    `model ${path.join(dir, WEIGHTS_FILE)} not written`,
+  );
   const tensors: Record<string, StTensor> = {};
   for (const name of names) {
     const t = p[name]!;
     tensors[name] = { dtype: "F32", shape: [...t.shape], data: Float32Array.from(t.values()) };
   }
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir, "model folder");
   await writeSafetensorsFile(path.join(dir, WEIGHTS_FILE), tensors, { format: "pt" });
   await writeFileAtomic(path.join(dir, CONFIG_FILE), sortedJson(model.toConfig()));
 }

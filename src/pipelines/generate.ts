@@ -6,11 +6,14 @@
  *
  * evaluated as ONE batched model call on [x; x] with labels [y; null]. The combination is linear in
  * the model output, so it serves epsilon-, v- and x0-prediction alike. w = 1 (or an unconditional
- * model) skips the doubled batch. The model's forward is compiled once per Denoiser. Browser-safe.
+ * model) skips the doubled batch. The model's forward is compiled once per Denoiser. Samples holding
+ * NaN or +-Inf (diverged weights, an unstable sampler) fail with a NonFiniteError instead of being
+ * returned (they would become a black PNG). Browser-safe.
  */
 import { sample } from "../diffusion/sample.js";
 import type { Scheduler } from "../diffusion/scheduler.js";
 import type { Denoiser } from "../models/denoiser.js";
+import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 
@@ -104,7 +107,23 @@ export async function generate(o: GenerateOptions): Promise<{ samples: Float32Ar
     seed: o.seed,
     onStep: (info) => o.onStep?.(info.index + 1, info.total),
   });
-  return { samples: Float32Array.from(x.values() as Float32Array), shape };
+  const samples = Float32Array.from(x.values() as Float32Array);
+  checkFiniteSamples(samples, shape, o.steps);
+  return { samples, shape };
+}
+
+/** Throws a NonFiniteError naming how many samples hold NaN/Inf and the first one. */
+export function checkFiniteSamples(samples: Float32Array, shape: readonly number[], steps: number): void {
+  const first = firstNonFiniteIndex(samples);
+  if (first < 0) return;
+  const per = samples.length / shape[0]!;
+  let bad = 0;
+  for (let n = 0; n < shape[0]!; n++) {
+    if (firstNonFiniteIndex(samples.subarray(n * per, (n + 1) * per)) >= 0) bad++;
+  }
+  throw new NonFiniteError(
+    `sampling (${steps} steps) produced non-finite values in ${bad} of ${shape[0]} samples (first: ${samples[first]} in sample ${Math.floor(first / per)}); the model's weights or the sampler diverged, nothing was written`,
+  );
 }
 
 /** Labels for a grid of `n` samples over `numClasses` classes: 0, 1, ..., numClasses - 1, 0, 1, ... */

@@ -13,9 +13,9 @@
  */
 
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Normalization } from "../data/types.js";
+import { makeDir } from "../io/dirs.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import {
@@ -67,7 +67,7 @@ export async function saveModelFolder(
   schedulerConfig: Record<string, unknown>,
   info: ModelInfo,
 ): Promise<void> {
-  await mkdir(path.join(dir, "scheduler"), { recursive: true });
+  await makeDir(path.join(dir, "scheduler"), "model folder");
   // savePretrained needs only parameterSpecs() and toConfig(), which every denoiser has.
   await savePretrained(denoiser.module as unknown as PretrainedModel, params, path.join(dir, "unet"));
   await writeFileAtomic(path.join(dir, "scheduler", SCHEDULER_CONFIG_FILE), json(schedulerConfig));
@@ -131,6 +131,38 @@ export async function loadModelFolder(dir: string): Promise<LoadedModel> {
   const schedulerConfig = existsSync(schedulerPath)
     ? ((await readJsonFile(schedulerPath, "scheduler config")) as Record<string, unknown>)
     : null;
-  const info = (index._diffuse ?? {}) as ModelInfo;
+  const info = checkModelInfo(index._diffuse ?? {}, denoiser.numClassEmbeds, rootIndex);
   return { dir, denoiser, params, schedulerConfig, info };
+}
+
+/**
+ * model_index.json's "_diffuse" entry against the model: `numClasses` and `nullClass` must be
+ * integers that index the class embedding (`[1, num_class_embeds]` and `[0, num_class_embeds)`),
+ * else a label or the null class would reach the embedding lookup as an out-of-range index.
+ */
+export function checkModelInfo(raw: unknown, numClassEmbeds: number | null, file: string): ModelInfo {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new Error(`${file}: field "_diffuse" is ${JSON.stringify(raw)}; expected a JSON object`);
+  }
+  const info = raw as ModelInfo;
+  const check = (field: "numClasses" | "nullClass", lo: number, hiIncl: number) => {
+    const v: unknown = info[field];
+    if (v === undefined || v === null) return;
+    const range = `an integer in [${lo}, ${hiIncl}]`;
+    if (numClassEmbeds === null) {
+      throw new Error(
+        `${file}: field "_diffuse.${field}" is ${JSON.stringify(v)} but the model has no class embedding (num_class_embeds is null)`,
+      );
+    }
+    if (!Number.isSafeInteger(v) || (v as number) < lo || (v as number) > hiIncl) {
+      throw new Error(
+        `${file}: field "_diffuse.${field}" is ${JSON.stringify(v)}; expected ${range} (the model has num_class_embeds = ${numClassEmbeds})`,
+      );
+    }
+  };
+  if (numClassEmbeds !== null || info.numClasses != null || info.nullClass != null) {
+    check("numClasses", 1, numClassEmbeds ?? 0);
+    check("nullClass", 0, (numClassEmbeds ?? 1) - 1);
+  }
+  return info;
 }

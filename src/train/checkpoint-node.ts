@@ -9,12 +9,14 @@
  * written with `writeFileAtomic` (temporary file, fsync, rename, fsync of the directory): killing the
  * process at any moment leaves either the previous checkpoint or the new one, never a torn file.
  * Stray temporary files of an interrupted write (`.checkpoint.safetensors.<hex>.tmp`) are never read
- * and are removed by `removeStaleTemporaries`.
+ * and are removed by `removeStaleTemporaries`. A state holding NaN/Inf anywhere is refused BEFORE the
+ * write (NonFiniteError), so the previous, good checkpoint stays in place.
  */
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.js";
 import type { StTensor } from "../io/safetensors.js";
+import { assertFiniteParams } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import { RngStream } from "../random/index.js";
 import * as T from "../tensor/index.js";
@@ -65,6 +67,8 @@ export async function saveCheckpoint(
     adam_m: state.optState.m,
     adam_v: state.optState.v,
   };
+  for (const g of GROUPS)
+    assertFiniteParams(trees[g], `checkpoint ${checkpointPath(outDir)} (step ${state.step}) not written`, g);
   const tensors: Record<string, StTensor> = {
     adam_step: f32(state.optState.step),
     ema_step: f32(state.ema.step),

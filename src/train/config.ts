@@ -68,6 +68,12 @@ export interface TrainConfig {
   guidanceScale: number;
   /** ONNX Runtime intra-op threads; 0 = ORT's default. */
   threads: number;
+  /**
+   * Stop the run after this many CONSECUTIVE steps with a non-finite loss or gradient norm (each one
+   * skips its update); 0 = never stop (skip them all). Default 3: a single overflow can be a fluke
+   * of one batch, three in a row mean the run has diverged.
+   */
+  maxBadSteps: number;
 }
 
 /** Defaults that do not come from the preset. */
@@ -113,13 +119,23 @@ export const TRAIN_DEFAULTS: Omit<
   checkpointEvery: 500,
   guidanceScale: 3,
   threads: 0,
+  maxBadSteps: 3,
 };
 
 export class ConfigFieldError extends Error {
   override name = "ConfigError";
 }
 
-type Kind = "string" | "boolean" | "int" | "posint" | "number" | "prob" | "object" | readonly string[];
+type Kind =
+  | "string"
+  | "boolean"
+  | "int"
+  | "posint"
+  | "number"
+  | "posnumber"
+  | "prob"
+  | "object"
+  | readonly string[];
 
 const FIELDS: Record<keyof TrainConfig, Kind> = {
   dataset: "string",
@@ -132,7 +148,7 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   numTrainTimesteps: "posint",
   predictionType: PREDICTION_TYPES,
   loss: LOSS_KINDS,
-  huberC: "number",
+  huberC: "posnumber",
   weighting: WEIGHTINGS,
   snrGamma: "number",
   offsetNoise: "number",
@@ -161,6 +177,7 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   samplerSteps: "posint",
   guidanceScale: "number",
   threads: "int",
+  maxBadSteps: "int",
 };
 
 /** The keys a config file may hold. */
@@ -174,6 +191,7 @@ function expected(kind: Kind): string {
     int: "a non-negative integer",
     posint: "a positive integer",
     number: "a finite number >= 0",
+    posnumber: "a finite number > 0",
     prob: "a number in [0, 1]",
     object: "a JSON object",
   }[kind as string]!;
@@ -192,6 +210,8 @@ function valid(kind: Kind, v: unknown): boolean {
       return Number.isSafeInteger(v) && (v as number) >= 1;
     case "number":
       return typeof v === "number" && Number.isFinite(v) && v >= 0;
+    case "posnumber":
+      return typeof v === "number" && Number.isFinite(v) && v > 0;
     case "prob":
       return typeof v === "number" && v >= 0 && v <= 1;
     default:
@@ -245,5 +265,18 @@ export function resolveTrainConfig(
   };
   // A preset's warm-up longer than a short run shrinks to a tenth of the run.
   if (config.warmupSteps > config.steps) config.warmupSteps = Math.floor(config.steps / 10);
+  checkTrainConfigRelations(config);
   return { config, preset };
+}
+
+/**
+ * Checks between fields of a resolved config, so that a run fails before training instead of at its
+ * end (the sample grid): the sampler cannot take more steps than the training schedule has timesteps.
+ */
+export function checkTrainConfigRelations(config: TrainConfig, source = "config"): void {
+  if (config.samplerSteps > config.numTrainTimesteps) {
+    throw new ConfigFieldError(
+      `${source}: field "samplerSteps" is ${config.samplerSteps} but "numTrainTimesteps" is ${config.numTrainTimesteps}; expected samplerSteps <= numTrainTimesteps (a sampler cannot take more steps than the schedule has timesteps)`,
+    );
+  }
 }

@@ -11,18 +11,29 @@
  *   model_index.json, unet/, scheduler/   the final model in diffusers layout (EMA weights)
  *
  * `resume` continues from checkpoint.safetensors bit-exactly: the log is cut back to the checkpoint's
- * step, and the same batches, noise and updates follow.
+ * step, and the same batches, noise and updates follow. Resuming a run whose final checkpoint exists
+ * redoes only the final phase (validation, model folder, samples), replacing its log line: a run
+ * killed during its final save resumes to the same files as one that was not.
+ *
+ * Reliability (issue 17):
+ * - a step with a non-finite loss or gradient norm skips its update (trainer.ts); `maxBadSteps` such
+ *   steps in a row stop the run with a DivergedError, keeping the last good checkpoint (no checkpoint
+ *   or model holding NaN/Inf is ever written: checkpoint-node.ts, pretrained-node.ts refuse them);
+ * - `options.signal` (an AbortSignal; the CLI aborts it on SIGINT/SIGTERM) stops the run at the next
+ *   step boundary: a checkpoint is written and an InterruptedError says where and how to resume.
  */
 
 import { existsSync } from "node:fs";
-import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
+import { appendFile, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { loadDataset } from "../data/registry.js";
 import type { Dataset } from "../data/types.js";
 import { datasetSize, exampleShape } from "../data/types.js";
+import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic } from "../io/files.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { NonFiniteError } from "../nn/finite.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
 import { createSchedulerByName } from "../pipelines/scheduler-names.js";
@@ -34,12 +45,12 @@ import {
   removeStaleTemporaries,
   saveCheckpoint,
 } from "./checkpoint-node.js";
-import { checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
+import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
 import { lineChart, scatterPlot } from "./plot.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
-import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
+import { initialState, type StepRecord, schedulerConfigFor, Trainer } from "./trainer.js";
 
 export const LOG_FILE = "log.jsonl";
 
@@ -60,10 +71,31 @@ export const RESUME_OVERRIDABLE: readonly (keyof TrainConfig)[] = [
   "samplerSteps",
   "guidanceScale",
   "threads",
+  "maxBadSteps",
 ];
 
 export class RunError extends Error {
   override name = "RunError";
+}
+
+/** Exit codes of a process stopped by a signal (128 + the signal's number, the shells' convention). */
+export const SIGNAL_EXIT_CODES: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** The run was stopped by `options.signal` after writing a checkpoint; `exitCode` for the process. */
+export class InterruptedError extends Error {
+  override name = "Interrupted";
+  constructor(
+    message: string,
+    readonly signal: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `maxBadSteps` consecutive steps had a non-finite loss or gradient norm, or the weights did. */
+export class DivergedError extends Error {
+  override name = "DivergedError";
 }
 
 export interface RunOptions {
@@ -73,6 +105,11 @@ export interface RunOptions {
   haltAfter?: number;
   /** Replace an existing run in `out` instead of refusing to (a fresh run only). */
   overwrite?: boolean;
+  /**
+   * Stop at the next step boundary when aborted: write a checkpoint and throw an InterruptedError.
+   * The abort reason names the signal ("SIGINT", "SIGTERM"; it sets the exit code).
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -116,7 +153,7 @@ async function runConfig(
   partial: Partial<TrainConfig>,
   out: string,
   overwrite: boolean,
-): Promise<{ config: TrainConfig; resumeFrom: boolean }> {
+): Promise<{ config: TrainConfig; resumeFrom: boolean; noCheckpoint: boolean }> {
   checkTrainConfigFields(partial as Record<string, unknown>, "train");
   const hasCheckpoint = existsSync(checkpointPath(out));
   if (!partial.resume && hasCheckpoint && !overwrite) {
@@ -127,7 +164,7 @@ async function runConfig(
   if (!(partial.resume && hasCheckpoint)) {
     // A replaced run must not leave its old checkpoint for a later --resume to pick up.
     if (hasCheckpoint) await rm(checkpointPath(out), { force: true });
-    return { config: partial as TrainConfig, resumeFrom: false };
+    return { config: partial as TrainConfig, resumeFrom: false, noCheckpoint: partial.resume === true };
   }
   const saved = (await readCheckpointMeta(out)).config;
   for (const [key, value] of Object.entries(partial)) {
@@ -144,15 +181,20 @@ async function runConfig(
       ([k, v]) => v !== undefined && RESUME_OVERRIDABLE.includes(k as keyof TrainConfig),
     ),
   );
-  return { config: { ...saved, ...overrides, out, resume: true }, resumeFrom: true };
+  return { config: { ...saved, ...overrides, out, resume: true }, resumeFrom: true, noCheckpoint: false };
 }
 
-/** Keeps the log lines up to `step` (a resumed run rewrites what came after its checkpoint). */
-async function truncateLog(file: string, step: number): Promise<void> {
+/**
+ * Keeps the log lines up to `step` (a resumed run rewrites what came after its checkpoint). With
+ * `redoFinal` (the checkpoint is the final one, so the final phase runs again) the validation line
+ * at `step` goes too: the final phase writes it again.
+ */
+async function truncateLog(file: string, step: number, redoFinal: boolean): Promise<void> {
   if (!existsSync(file)) return;
   const kept = (await readFile(file, "utf8")).split("\n").filter((line) => {
     try {
-      return (JSON.parse(line) as { step: number }).step <= step;
+      const r = JSON.parse(line) as { step: number; validLoss?: unknown };
+      return r.step < step || (r.step === step && !(redoFinal && r.validLoss !== undefined));
     } catch {
       return false; // a torn last line of a killed run
     }
@@ -175,18 +217,19 @@ export async function runTraining(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const out = partial.out ?? defaultOut(partial.dataset ?? TRAIN_DATA_DEFAULTS.dataset);
-  await mkdir(out, { recursive: true });
-  await removeStaleTemporaries(out);
-  const { config: requested, resumeFrom } = await runConfig(
-    { ...partial, out },
-    out,
-    options.overwrite ?? false,
-  );
+  await makeDir(out, "--out");
+  for (const sub of ["", "unet", "scheduler", "samples"]) await removeStaleTemporaries(path.join(out, sub));
+  const {
+    config: requested,
+    resumeFrom,
+    noCheckpoint,
+  } = await runConfig({ ...partial, out }, out, options.overwrite ?? false);
   const data = loadRunData({ ...TRAIN_DATA_DEFAULTS, ...requested } as TrainConfig);
   const shape = dataShape(data.train);
   const { config, preset } = resolveTrainConfig(requested, (cond) =>
     presetForData(shape.kind === "image" ? shape : { kind: "vector" }, cond),
   );
+  checkSampler(config, data.train.kind === "image");
   const meta = resumeFrom ? await readCheckpointMeta(out) : null;
   const denoiser = meta
     ? denoiserFromConfig(meta.model)
@@ -201,7 +244,7 @@ export async function runTraining(
     : initialState(denoiser.module.parameters(), config.seed);
   const trainer = new Trainer({ config, denoiser, train: data.train, valid: data.valid, nullClass }, state);
   const logFile = path.join(out, LOG_FILE);
-  if (resumeFrom) await truncateLog(logFile, state.step);
+  if (resumeFrom) await truncateLog(logFile, state.step, state.step >= config.steps);
   else await writeFileAtomic(logFile, "");
 
   const progress = new Progress(options.progress ?? process.stderr, config.steps, trainer.step);
@@ -210,21 +253,57 @@ export async function runTraining(
   const elapsed = () => baseElapsed + performance.now() / 1000 - started;
   const info: ModelInfo = modelInfo(config, data, nullClass);
   const ctx: Ctx = { config, trainer, denoiser, data, nullClass, out, progress };
-  const checkpoint = () =>
-    saveCheckpoint(out, trainer.snapshot(), { config, model: denoiser.toConfig(), elapsed: elapsed() });
+  let lastCheckpoint: number | null = resumeFrom ? state.step : null;
+  /** Consecutive skipped (non-finite) steps up to now; no checkpoint is written while > 0. */
+  let badSteps = 0;
+  const kept = () =>
+    lastCheckpoint === null
+      ? "no checkpoint was written"
+      : `the last good checkpoint (step ${lastCheckpoint}) is kept in ${checkpointPath(out)}`;
+  const checkpoint = async () => {
+    try {
+      await saveCheckpoint(out, trainer.snapshot(), {
+        config,
+        model: denoiser.toConfig(),
+        elapsed: elapsed(),
+      });
+    } catch (e) {
+      if (e instanceof NonFiniteError) throw new DivergedError(`${e.message}; ${kept()}`);
+      throw e;
+    }
+    lastCheckpoint = trainer.step;
+  };
+  /** At a step boundary: when the run was asked to stop, checkpoint (unless just done) and throw. */
+  const stopIfAborted = async () => {
+    if (!options.signal?.aborted) return;
+    if (lastCheckpoint !== trainer.step && badSteps === 0) await checkpoint();
+    progress.finish();
+    const signal = String(options.signal.reason ?? "abort");
+    const where =
+      lastCheckpoint === trainer.step
+        ? `checkpoint written to ${checkpointPath(out)}`
+        : `no checkpoint written (the last step was non-finite); ${kept()}`;
+    throw new InterruptedError(
+      `${signal} at step ${trainer.step} of ${config.steps}: ${where}; resume with: diffuse train --out ${out} --resume`,
+      signal,
+      SIGNAL_EXIT_CODES[signal] ?? 130,
+    );
+  };
   const log = (record: Record<string, number>) => appendFile(logFile, `${JSON.stringify(record)}\n`);
 
+  if (noCheckpoint) progress.message(`no checkpoint in ${out}: starting fresh`);
   progress.message(
     `${resumeFrom ? `resuming ${out} at step ${trainer.step}` : `training ${out}`}: ${config.dataset} (${datasetSize(data.train)} examples), preset ${preset.name}, ${denoiser.module.parameterCount()} parameters`,
   );
   let loss = Number.NaN;
   let validLoss: number | null = null;
   while (trainer.step < config.steps) {
+    await stopIfAborted();
     const rec = await trainer.trainOneStep();
     loss = rec.loss;
     const s = rec.step;
     const at = (every: number) => every > 0 && s % every === 0 && s < config.steps;
-    if (s % config.logEvery === 0 || s === config.steps) {
+    if (rec.skipped || s % config.logEvery === 0 || s === config.steps) {
       await log({
         step: s,
         loss: rec.loss,
@@ -232,9 +311,12 @@ export async function runTraining(
         gradNorm: rec.gradNorm,
         epoch: rec.epoch,
         time: elapsed(),
+        ...(rec.skipped ? { skipped: 1 } : {}),
       });
       progress.update(s, rec.loss);
     }
+    badSteps = rec.skipped ? badSteps + 1 : 0;
+    if (rec.skipped) checkBadSteps(rec, badSteps, config, progress, kept);
     if (at(config.validEvery)) {
       validLoss = await trainer.validationLoss();
       if (validLoss !== null) {
@@ -244,19 +326,25 @@ export async function runTraining(
     }
     if (at(config.sampleEvery))
       await writeSamples(ctx, path.join(out, "samples", `step-${String(s).padStart(6, "0")}.png`));
-    if (at(config.checkpointEvery)) await checkpoint();
+    if (at(config.checkpointEvery)) {
+      if (badSteps === 0) await checkpoint();
+      else progress.message(`step ${s}: checkpoint not written (the step was skipped as non-finite)`);
+    }
     if (options.haltAfter !== undefined && s >= options.haltAfter) {
       progress.finish();
       return { out, config, step: s, halted: true, loss, validLoss, elapsed: elapsed() };
     }
   }
   progress.finish();
-  await checkpoint();
+  // The final phase: every stage is idempotent, so a run stopped anywhere in it resumes to the same files.
+  if (lastCheckpoint !== trainer.step) await checkpoint();
+  await stopIfAborted();
   validLoss = await trainer.validationLoss();
   if (validLoss !== null) {
     await log({ step: trainer.step, validLoss, time: elapsed() });
     progress.message(`validation loss ${validLoss.toPrecision(4)} (EMA weights)`);
   }
+  await stopIfAborted();
   await saveModelFolder(
     out,
     denoiser,
@@ -267,12 +355,46 @@ export async function runTraining(
       steps: trainer.step,
     },
   );
+  await stopIfAborted();
   await writeSamples(ctx, null);
   await writeLossCurve(out);
   progress.message(
     `done: ${trainer.step} steps in ${elapsed().toFixed(0)} s; model in ${out}, samples in ${path.join(out, "samples.png")}`,
   );
   return { out, config, step: trainer.step, halted: false, loss, validLoss, elapsed: elapsed() };
+}
+
+/** Reports a skipped step; throws a DivergedError at `maxBadSteps` of them in a row. */
+function checkBadSteps(
+  rec: StepRecord,
+  badSteps: number,
+  config: TrainConfig,
+  progress: Progress,
+  kept: () => string,
+): void {
+  const what = `loss ${rec.loss}, gradient norm ${rec.gradNorm}`;
+  const limit = config.maxBadSteps;
+  progress.message(
+    `step ${rec.step}: ${what}: update skipped (${badSteps} in a row${limit > 0 ? `; the run stops at ${limit}` : ""})`,
+  );
+  if (limit > 0 && badSteps >= limit) {
+    throw new DivergedError(
+      `training diverged at step ${rec.step}: ${badSteps} consecutive steps (${rec.step - badSteps + 1}..${rec.step}) had a non-finite loss or gradient norm (last: ${what}); their updates were skipped and the run stopped (--max-bad-steps ${limit}); ${kept()}. Try a lower --lr (now ${config.lr})${config.maxGradNorm > 0 ? "" : " or --max-grad-norm 1"}.`,
+    );
+  }
+}
+
+/** The grids' sampler must accept the run's settings: checked before training, not at its end. */
+function checkSampler(config: TrainConfig, isImage: boolean): void {
+  try {
+    createSchedulerByName(config.sampler, schedulerConfigFor(config, isImage)).setTimesteps(
+      config.samplerSteps,
+    );
+  } catch (e) {
+    throw new ConfigFieldError(
+      `config: fields "sampler" ${JSON.stringify(config.sampler)} / "samplerSteps" ${config.samplerSteps}: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** runs/<dataset> ("folder:/a/b" -> runs/folder-b). */
@@ -336,7 +458,7 @@ async function writeSamples(ctx: Ctx, file: string | null): Promise<void> {
         }),
   );
   if (file) {
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDir(path.dirname(file), "samples folder");
     await writeFileAtomic(file, png);
   }
   await writeFileAtomic(path.join(ctx.out, "samples.png"), png);

@@ -6,6 +6,7 @@
  *     lr_s = schedule(s)                                        cosine with warm-up, or constant
  *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop (host)
  *     (params, Adam state, EMA) <- compiled step(..., batch(es), lr_s)      grad -> clip -> AdamW -> EMA
+ *     if the step's loss or gradient norm is not finite: keep the old (params, Adam state, EMA)
  *
  * All state that the next step depends on is in `TrainState` (params, optimizer, EMA, step, loader
  * position, RNG stream position), so restoring a snapshot continues bit-exactly.
@@ -51,6 +52,12 @@ export interface StepRecord {
   /** Global gradient norm before clipping. */
   gradNorm: number;
   epoch: number;
+  /**
+   * The loss or the gradient norm was not finite (NaN or +-Inf): the update was discarded, so
+   * parameters, Adam moments and EMA are those before the step (the step counter, data order and
+   * noise stream still advance, as torch's GradScaler skips `optimizer.step()`).
+   */
+  skipped: boolean;
 }
 
 /** Fold-in constant of the validation noise keys (independent of the training stream). */
@@ -212,13 +219,21 @@ export class Trainer {
       }
       out = await this.compiledApply(s.params, s.optState, s.ema, acc, lr);
     }
-    this.state = { ...s, step: s.step + 1, params: out.params, optState: out.optState, ema: out.ema };
+    const loss = out.loss.item();
+    const gradNorm = out.gradNorm.item();
+    // The compiled step returns new tensors (inputs are never written), so discarding a bad update
+    // costs nothing: the previous state is still intact.
+    const skipped = !(Number.isFinite(loss) && Number.isFinite(gradNorm));
+    this.state = skipped
+      ? { ...s, step: s.step + 1 }
+      : { ...s, step: s.step + 1, params: out.params, optState: out.optState, ema: out.ema };
     return {
       step: this.state.step,
-      loss: out.loss.item(),
+      loss,
       lr: lrValue,
-      gradNorm: out.gradNorm.item(),
+      gradNorm,
       epoch: this.loader.position().epoch,
+      skipped,
     };
   }
 
