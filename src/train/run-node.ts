@@ -36,7 +36,7 @@ import {
 } from "./checkpoint-node.js";
 import { checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
-import { lineChart, scatterPlot } from "./plot.js";
+import { lineChart, scatterPlot } from "../io/plot.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
