@@ -21,6 +21,7 @@ import { loadDataset } from "../data/registry.js";
 import type { Dataset } from "../data/types.js";
 import { datasetSize, exampleShape } from "../data/types.js";
 import { writeFileAtomic } from "../io/files.js";
+import { lineChart, scatterPlot } from "../io/plot.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
@@ -36,7 +37,6 @@ import {
 } from "./checkpoint-node.js";
 import { checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
-import { lineChart, scatterPlot } from "../io/plot.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
