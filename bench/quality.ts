@@ -32,9 +32,10 @@ import { type Extracted, extractFeatures } from "../src/eval/extract.js";
 import { FEATURE_NET_DATASETS, loadFeatureNet } from "../src/eval/feature-net-node.js";
 import { type SampleQualityReport, sampleQuality } from "../src/eval/metrics.js";
 import { nodeOrt } from "../src/onnx/node.js";
-import { cyclicLabels, generate } from "../src/pipelines/generate.js";
-import { type LoadedModel, loadModelFolder } from "../src/pipelines/model-folder-node.js";
-import { createSchedulerByName, SAMPLER_NAMES } from "../src/pipelines/scheduler-names.js";
+import { cyclicLabels } from "../src/pipelines/generate.js";
+import type { DiffusionPipeline } from "../src/pipelines/pipeline.js";
+import { loadPipeline } from "../src/pipelines/pipeline-node.js";
+import { SAMPLER_NAMES } from "../src/pipelines/scheduler-names.js";
 import * as T from "../src/tensor/index.js";
 import type { TrainConfig } from "../src/train/config.js";
 import { readLog, runTraining } from "../src/train/run-node.js";
@@ -181,16 +182,14 @@ async function trainModel(o: QualityOptions, dataset: string, log: (s: string) =
   return { dir: out, training: { steps, secondsPerStep, seconds: run.elapsed } };
 }
 
-/** The generate() options of samples start..start+count (the labels of conditional models). */
-function batchOptions(model: LoadedModel, start: number, count: number, o: Required<QualityOptions>) {
-  const { numClasses, nullClass } = model.info;
+/** The pipeline's generate() options of samples start..start+count (the labels of conditional models). */
+function batchOptions(model: DiffusionPipeline, start: number, count: number, o: Required<QualityOptions>) {
+  const numClasses = model.numClasses;
   const labels = numClasses ? cyclicLabels(start + count, numClasses).subarray(start) : undefined;
   return {
-    denoiser: model.denoiser,
-    params: model.params,
     numSamples: count,
     seed: o.seed * 1_000_003 + start,
-    ...(labels ? { labels, guidanceScale: o.guidanceScale, nullClass } : {}),
+    ...(labels ? { labels, guidanceScale: o.guidanceScale } : {}),
     threads: o.threads,
   };
 }
@@ -199,38 +198,40 @@ function batchOptions(model: LoadedModel, start: number, count: number, o: Requi
 const warmedUp = new WeakMap<object, Set<string>>();
 
 /** Compiles the forward for `count` samples outside the timed loop (one DDIM step). */
-async function warmUp(model: LoadedModel, count: number, o: Required<QualityOptions>): Promise<void> {
+async function warmUp(model: DiffusionPipeline, count: number, o: Required<QualityOptions>): Promise<void> {
   const done = warmedUp.get(model.denoiser) ?? new Set<string>();
   warmedUp.set(model.denoiser, done);
   const key = `${count}:${o.guidanceScale}:${o.threads}`;
   if (done.has(key)) return;
   done.add(key);
-  const scheduler = createSchedulerByName("ddim", { clip_sample: true, ...model.schedulerConfig });
-  await generate({ ...batchOptions(model, 0, count, o), scheduler, steps: 1 });
+  await model.generate({ ...batchOptions(model, 0, count, o), sampler: "ddim", steps: 1 });
 }
 
 /** `n` samples of `model` with sampler `c`, in batches; returns them clamped to [-1, 1] with the NFE. */
-async function sampleWith(model: LoadedModel, c: SamplerConfig, n: number, o: Required<QualityOptions>) {
-  const { numClasses } = model.info;
+async function sampleWith(
+  model: DiffusionPipeline,
+  c: SamplerConfig,
+  n: number,
+  o: Required<QualityOptions>,
+) {
+  const { numClasses } = model;
   const per = model.denoiser.exampleShape.reduce((a, b) => a * b, 1);
   const images = new Float32Array(n * per);
   const labels = numClasses ? cyclicLabels(n, numClasses) : undefined;
   let nfe = 0;
   for (let start = 0; start < n; start += o.batchSize) {
     const count = Math.min(o.batchSize, n - start);
-    const scheduler = createSchedulerByName(c.name, { clip_sample: true, ...model.schedulerConfig });
     let calls = 0;
-    const r = await generate({
+    const r = await model.generate({
       ...batchOptions(model, start, count, o),
-      scheduler,
+      sampler: c.name,
       steps: c.steps,
       onStep: () => {
         calls++;
       },
     });
     nfe = calls;
-    for (let i = 0; i < r.samples.length; i++)
-      images[start * per + i] = Math.min(1, Math.max(-1, r.samples[i]!));
+    images.set(r.values(), start * per); // clamped to [-1, 1]
     if (n > o.batchSize) o.log(`  ${LABELS[c.name] ?? c.name} ${c.steps}: ${start + count}/${n} samples`);
   }
   return { images, labels, nfe };
@@ -264,7 +265,8 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
   if (options.dataset !== undefined) checkDataset(options.dataset, "--dataset");
   let trained: Awaited<ReturnType<typeof trainModel>> | undefined;
   if (!options.model) trained = await trainModel(o, options.dataset ?? "mnist", log);
-  const model = await loadModelFolder(options.model ?? trained!.dir);
+  const modelDir = options.model ?? trained!.dir;
+  const model = await loadPipeline(modelDir);
   const dataset = checkDataset(options.dataset ?? model.info.dataset ?? "mnist", "the model's dataset");
   const { net, params } = await loadFeatureNet(dataset);
   const features = (images: Float32Array): Promise<Extracted> =>
@@ -310,7 +312,7 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
     );
   }
   const result: QualityResult = {
-    model: model.dir,
+    model: modelDir,
     modelSteps: model.info.steps ?? null,
     dataset,
     classConditional: model.info.numClasses !== undefined,

@@ -7,12 +7,12 @@
 import path from "node:path";
 import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
-import { encodePng, imageGrid } from "../io/png.js";
+import { encodePng } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
-import { cyclicLabels, generate } from "../pipelines/generate.js";
-import { type LoadedModel, loadModelFolder } from "../pipelines/model-folder-node.js";
-import { createSchedulerByName, SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
-import { scatterPlot } from "../train/plot.js";
+import { cyclicLabels } from "../pipelines/generate.js";
+import type { DiffusionPipeline } from "../pipelines/pipeline.js";
+import { loadPipeline } from "../pipelines/pipeline-node.js";
+import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 
 export const SAMPLE_COMMAND: Command = {
@@ -73,15 +73,14 @@ export const SAMPLE_COMMAND: Command = {
 
 function parseLabels(
   raw: string[] | undefined,
-  model: LoadedModel,
+  pipeline: DiffusionPipeline,
   n: number | undefined,
 ): Int32Array | undefined {
-  const { numClassEmbeds } = model.denoiser;
-  if (numClassEmbeds === null) {
+  const classes = pipeline.numClasses;
+  if (classes === null) {
     if (raw) throw new UsageError("--class-labels: the model is unconditional (no class embedding)");
     return undefined;
   }
-  const classes = model.info.numClasses ?? numClassEmbeds;
   if (!raw) return cyclicLabels(n ?? classes, classes);
   const labels = raw.map((s) => {
     const v = Number(s);
@@ -140,37 +139,26 @@ export async function runSample(
 ): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
   // The output folder first: a bad --out fails before any sampling work.
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
-  const model = await loadModelFolder(s.model);
-  if (!model.schedulerConfig) {
-    throw new Error(`model folder ${s.model}: no scheduler/scheduler_config.json found (the noise schedule)`);
-  }
-  const labels = parseLabels(s.classLabels, model, s.numSamples);
-  const nullClass = model.info.nullClass ?? null;
-  const guidanceScale = s.guidanceScale ?? (labels && nullClass !== null ? 3 : 1);
-  const isImage = model.denoiser.exampleShape.length === 3;
-  const scheduler = createSchedulerByName(s.sampler, { clip_sample: isImage, ...model.schedulerConfig });
-  const { samples, shape } = await generate({
-    denoiser: model.denoiser,
-    params: model.params,
-    scheduler,
+  const pipeline = await loadPipeline(s.model);
+  const labels = parseLabels(s.classLabels, pipeline, s.numSamples);
+  const output = await pipeline.generate({
+    sampler: s.sampler,
     steps: s.steps,
-    numSamples: labels?.length ?? s.numSamples ?? 16,
     seed: s.seed,
-    ...(labels ? { labels, guidanceScale, nullClass } : {}),
+    ...(s.numSamples !== undefined ? { numSamples: s.numSamples } : {}),
+    ...(labels ? { labels } : {}),
+    ...(s.guidanceScale !== undefined ? { guidanceScale: s.guidanceScale } : {}),
     threads: s.threads,
   });
+  const shape = [...output.samples.shape];
   if (path.extname(s.out).toLowerCase() === ".safetensors") {
     // Images are clamped to the data range [-1, 1] (as the PNG grid does); vectors are left as drawn.
-    if (isImage) for (let i = 0; i < samples.length; i++) samples[i] = Math.min(1, Math.max(-1, samples[i]!));
-    const tensors: Record<string, StTensor> = { samples: { dtype: "F32", shape, data: samples } };
+    const tensors: Record<string, StTensor> = { samples: { dtype: "F32", shape, data: output.values() } };
     if (labels) tensors.labels = { dtype: "I32", shape: [labels.length], data: labels };
     await writeSafetensorsFile(s.out, tensors, { format: "pt" });
   } else {
     const nrow = s.nrow ?? (s.classLabels ? Math.min(s.classLabels.length, shape[0]!) : 8);
-    const image = isImage
-      ? imageGrid(samples, shape as [number, number, number, number], { nrow })
-      : scatterPlot(samples, shape[1]!);
-    await writeFileAtomic(s.out, encodePng(image));
+    await writeFileAtomic(s.out, encodePng(output.toImage({ nrow })));
   }
   return { out: s.out, shape, ...(labels ? { labels } : {}) };
 }

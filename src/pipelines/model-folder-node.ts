@@ -14,7 +14,6 @@
 
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Normalization } from "../data/types.js";
 import { makeDir } from "../io/dirs.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
@@ -27,24 +26,12 @@ import {
 } from "../models/pretrained-node.js";
 import { DIFFUSERS_VERSION } from "../models/unet2d-config.js";
 import type { Params } from "../nn/module.js";
+import type { ModelInfo } from "./model-info.js";
+
+export type { ModelInfo };
 
 export const MODEL_INDEX_FILE = "model_index.json";
 export const SCHEDULER_CONFIG_FILE = "scheduler_config.json";
-
-/** What model_index.json's "_diffuse" entry records. */
-export interface ModelInfo {
-  /** Number of real classes (labels 0..numClasses-1) of a class-conditional model. */
-  numClasses?: number;
-  /** The unconditional class index used for classifier-free guidance (= numClasses). */
-  nullClass?: number;
-  classNames?: string[];
-  dataset?: string;
-  dataKind?: "image" | "points" | "table";
-  /** Vector data: the affine map from model space back to data units. */
-  normalization?: Normalization;
-  /** Optimizer steps the weights were trained for. */
-  steps?: number;
-}
 
 export interface LoadedModel {
   dir: string;

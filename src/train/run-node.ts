@@ -31,6 +31,7 @@ import type { Dataset } from "../data/types.js";
 import { datasetSize, exampleShape } from "../data/types.js";
 import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic } from "../io/files.js";
+import { lineChart, scatterPlot } from "../io/plot.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import { NonFiniteError } from "../nn/finite.js";
@@ -47,7 +48,6 @@ import {
 } from "./checkpoint-node.js";
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
-import { lineChart, scatterPlot } from "./plot.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { initialState, type StepRecord, schedulerConfigFor, Trainer } from "./trainer.js";

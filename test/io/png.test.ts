@@ -2,7 +2,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync, crc32 as zlibCrc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { crc32, decodePng, encodePng, imageGrid, PngError, type RawImage } from "../../src/io/png.js";
+import {
+  crc32,
+  decodePng,
+  encodePng,
+  encodePngAsync,
+  imageGrid,
+  PngError,
+  type RawImage,
+} from "../../src/io/png.js";
 
 /** Deterministic bytes (an LCG), so tests never depend on Math.random. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -65,6 +73,15 @@ describe("encodePng / decodePng round trip", () => {
     expect([...png.subarray(16, 29)]).toEqual([0, 0, 0, 3, 0, 0, 0, 2, 8, 2, 0, 0, 0]);
     expect(crc32(png.subarray(12, 29))).toBe(Buffer.from(png).readUInt32BE(29));
     expect(crc32(png)).toBe(zlibCrc32(png));
+  });
+
+  it("the browser-safe encoder (CompressionStream) writes the same image", async () => {
+    const image: RawImage = { width: 9, height: 5, channels: 3, data: bytes(9 * 5 * 3, 4) };
+    const png = await encodePngAsync(image);
+    expect(decodePng(png)).toEqual(image);
+    // Same filtered rows as the zlib encoder: the files differ only in the compressed IDAT, if at all.
+    expect([...png.subarray(0, 33)]).toEqual([...encodePng(image).subarray(0, 33)]);
+    await expect(encodePngAsync({ ...image, channels: 7 as 4 })).rejects.toThrow(/channels = 7/);
   });
 
   it("rejects bad images with the field named", () => {

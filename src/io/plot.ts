@@ -3,7 +3,7 @@
  * samples of a point-cloud model, over the training data in grey) and a line chart of the loss curve.
  * They return 8-bit RGB images for `encodePng`. Browser-safe.
  */
-import type { RawImage } from "../io/image.js";
+import type { RawImage } from "./image.js";
 
 type RGB = readonly [number, number, number];
 

@@ -1,0 +1,17 @@
+/** What a model folder records beyond diffusers' fields (model_index.json's "_diffuse" entry). Browser-safe. */
+import type { Normalization } from "../data/types.js";
+
+/** What model_index.json's "_diffuse" entry records. */
+export interface ModelInfo {
+  /** Number of real classes (labels 0..numClasses-1) of a class-conditional model. */
+  numClasses?: number;
+  /** The unconditional class index used for classifier-free guidance (= numClasses). */
+  nullClass?: number;
+  classNames?: string[];
+  dataset?: string;
+  dataKind?: "image" | "points" | "table";
+  /** Vector data: the affine map from model space back to data units. */
+  normalization?: Normalization;
+  /** Optimizer steps the weights were trained for. */
+  steps?: number;
+}

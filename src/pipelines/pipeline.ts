@@ -1,0 +1,207 @@
+/**
+ * A diffusion pipeline in the spirit of diffusers' `DiffusionPipeline`: a trained denoiser with its
+ * weights, the scheduler config it was trained with, and what the model folder records about the
+ * data (classes, null class, normalisation), behind one `generate` call:
+ *
+ *   const pipe = await loadPipeline("runs/mnist-cond");              // Node (pipeline-node.ts)
+ *   const pipe = DiffusionPipeline.fromFiles({ config, weights, schedulerConfig, modelIndex }); // anywhere
+ *   const out = await pipe.generate({ labels: [3, 7], guidanceScale: 3, sampler: "dpmsolver++", steps: 20 });
+ *   out.samples                       // Tensor [N, C, H, W] (images, model space ~[-1, 1]) or [N, D]
+ *   await out.toPng()                 // PNG bytes: an image grid, or a scatter plot of 2-D points
+ *
+ * The sampling math is `generate()` (generate.ts: classifier-free guidance as one batched call,
+ * Ho & Salimans 2022 eq. 6); schedulers come by name from scheduler-names.ts on the model's noise
+ * schedule. Browser-safe: nothing here reads files.
+ */
+import type { Scheduler } from "../diffusion/scheduler.js";
+import { type GridOptions, imageGrid, type RawImage } from "../io/image.js";
+import { scatterPlot } from "../io/plot.js";
+import { encodePngAsync } from "../io/png-encode.js";
+import { parseSafetensors } from "../io/safetensors.js";
+import { tensorToFloat32 } from "../io/safetensors_convert.js";
+import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import type { Params } from "../nn/module.js";
+import * as T from "../tensor/index.js";
+import { cyclicLabels, type GenerateOptions, generate } from "./generate.js";
+import type { ModelInfo } from "./model-info.js";
+import { createSchedulerByName } from "./scheduler-names.js";
+
+/** Sampler, steps and guidance scale used when `generate` is not told otherwise. */
+export const PIPELINE_DEFAULTS = {
+  sampler: "dpmsolver++",
+  steps: 20,
+  /** Guidance scale of class-conditional models trained with a null class (1 = no guidance). */
+  guidanceScale: 3,
+  /** Samples of an unconditional model. */
+  numSamples: 16,
+} as const;
+
+/** What a pipeline is made of (what `loadModelFolder` returns, minus the folder). */
+export interface PipelineParts {
+  denoiser: Denoiser;
+  params: Params;
+  /** The scheduler_config.json of the model (its training noise schedule and prediction type). */
+  schedulerConfig: Record<string, unknown>;
+  info?: ModelInfo;
+}
+
+/** The contents of a model folder, already read (e.g. fetched in a browser). */
+export interface PipelineFiles {
+  /** unet/config.json (UNet2DModel or MLPDenoiser, by `_class_name`). */
+  config: Record<string, unknown>;
+  /** unet/diffusion_pytorch_model.safetensors, as bytes. */
+  weights: Uint8Array;
+  /** scheduler/scheduler_config.json. */
+  schedulerConfig: Record<string, unknown>;
+  /** model_index.json (its `_diffuse` entry carries the classes and the data normalisation). */
+  modelIndex?: Record<string, unknown>;
+}
+
+/**
+ * Options of `DiffusionPipeline.generate`. Every field is optional; any other option of `generate()`
+ * (generate.ts) passes through unchanged.
+ */
+export type PipelineGenerateOptions = Partial<
+  Omit<GenerateOptions, "denoiser" | "params" | "scheduler" | "labels" | "nullClass">
+> & {
+  /** A sampler name (`SAMPLER_NAMES`, default "dpmsolver++") or a ready scheduler object. */
+  sampler?: string | Scheduler;
+  /** One class per sample (class-conditional models); default 0, 1, 2, ... cyclic. */
+  labels?: ArrayLike<number>;
+};
+
+/** The samples of one `generate` call, with ways to look at them. */
+export class PipelineOutput {
+  constructor(
+    /** [N, C, H, W] images or [N, D] vectors, in model space. */
+    readonly samples: T.Tensor,
+    /** The class of each sample (class-conditional models). */
+    readonly labels: Int32Array | undefined,
+    private readonly info: ModelInfo,
+  ) {}
+
+  /** Whether the samples are images ([N, C, H, W]). */
+  get isImage(): boolean {
+    return this.samples.rank === 4;
+  }
+
+  /** The samples as a flat array; images clamped to the data range [-1, 1] (as the PNG shows them). */
+  values(): Float32Array {
+    const v = Float32Array.from(this.samples.values() as Float32Array);
+    if (this.isImage) for (let i = 0; i < v.length; i++) v[i] = Math.min(1, Math.max(-1, v[i]!));
+    return v;
+  }
+
+  /** Vector samples in the data's units (model space mapped back by the folder's normalisation). */
+  inDataUnits(): Float32Array {
+    if (this.isImage) throw new Error("inDataUnits: the samples are images; use values() (range [-1, 1])");
+    const v = this.values();
+    const norm = this.info.normalization;
+    if (!norm) return v;
+    const d = this.samples.shape[1]!;
+    for (let i = 0; i < v.length; i++) v[i] = v[i]! * norm.std[i % d]! + norm.mean[i % d]!;
+    return v;
+  }
+
+  /** An 8-bit picture: a grid of the images (torchvision's make_grid), or a scatter plot of points. */
+  toImage(options: GridOptions = {}): RawImage {
+    if (this.isImage) {
+      return imageGrid(this.values(), this.samples.shape as [number, number, number, number], options);
+    }
+    return scatterPlot(this.values(), this.samples.shape[1]!);
+  }
+
+  /** `toImage()` as PNG bytes (CompressionStream; see `encodePng` for a synchronous Node encoder). */
+  toPng(options: GridOptions = {}): Promise<Uint8Array> {
+    return encodePngAsync(this.toImage(options));
+  }
+}
+
+/** A trained denoiser bound to its noise schedule; `generate` draws samples. */
+export class DiffusionPipeline {
+  readonly denoiser: Denoiser;
+  readonly params: Params;
+  readonly schedulerConfig: Record<string, unknown>;
+  readonly info: ModelInfo;
+
+  constructor(parts: PipelineParts) {
+    this.denoiser = parts.denoiser;
+    this.params = parts.params;
+    this.schedulerConfig = parts.schedulerConfig;
+    this.info = parts.info ?? {};
+  }
+
+  /** A pipeline from the files of a model folder, already read (browser: fetched). */
+  static fromFiles(files: PipelineFiles): DiffusionPipeline {
+    const denoiser = denoiserFromConfig(files.config);
+    const params: Params = {};
+    for (const [name, t] of parseSafetensors(files.weights).tensors) {
+      params[name] = T.tensor(tensorToFloat32(t), t.shape);
+    }
+    denoiser.module.loadStateDict(params, { strict: true });
+    const info = (files.modelIndex?._diffuse ?? {}) as ModelInfo;
+    return new DiffusionPipeline({
+      denoiser,
+      params: denoiser.module.parameters(),
+      schedulerConfig: files.schedulerConfig,
+      info,
+    });
+  }
+
+  /** Number of real classes of a class-conditional model (null: unconditional). */
+  get numClasses(): number | null {
+    const embeds = this.denoiser.numClassEmbeds;
+    return embeds === null ? null : (this.info.numClasses ?? embeds);
+  }
+
+  /**
+   * The scheduler `name` on the model's noise schedule. Images default to `clip_sample: true` (data in
+   * [-1, 1]); vectors to false (their normalised data leave that box); the model's config decides
+   * when it sets the field.
+   */
+  scheduler(name: string = PIPELINE_DEFAULTS.sampler): Scheduler {
+    return createSchedulerByName(name, { clip_sample: this.isImage, ...this.schedulerConfig });
+  }
+
+  get isImage(): boolean {
+    return this.denoiser.exampleShape.length === 3;
+  }
+
+  /** Draws samples (see PipelineGenerateOptions for the defaults). */
+  async generate(options: PipelineGenerateOptions = {}): Promise<PipelineOutput> {
+    const { sampler, labels: given, ...rest } = options;
+    const labels = this.labels(given, options.numSamples);
+    const nullClass = this.info.nullClass ?? null;
+    const guidanceScale =
+      options.guidanceScale ?? (labels && nullClass !== null ? PIPELINE_DEFAULTS.guidanceScale : 1);
+    const scheduler = typeof sampler === "object" ? sampler : this.scheduler(sampler);
+    const { samples, shape } = await generate({
+      steps: PIPELINE_DEFAULTS.steps,
+      seed: 0,
+      ...rest,
+      denoiser: this.denoiser,
+      params: this.params,
+      scheduler,
+      numSamples: labels?.length ?? options.numSamples ?? PIPELINE_DEFAULTS.numSamples,
+      ...(labels ? { labels, guidanceScale, nullClass } : {}),
+    });
+    return new PipelineOutput(T.tensor(samples, shape), labels, this.info);
+  }
+
+  /** The labels to sample: as given (checked against the real classes), else 0, 1, 2, ... cyclic. */
+  private labels(given: ArrayLike<number> | undefined, numSamples?: number): Int32Array | undefined {
+    const k = this.numClasses;
+    if (k === null) {
+      if (given) throw new Error("labels: the model is unconditional (no class embedding); omit them");
+      return undefined;
+    }
+    if (!given) return cyclicLabels(numSamples ?? k, k);
+    const labels = Int32Array.from(given);
+    for (const [i, y] of labels.entries()) {
+      if (!(y >= 0 && y < k && y === given[i])) {
+        throw new Error(`labels[${i}] = ${given[i]} is not a class; expected an integer in [0, ${k - 1}]`);
+      }
+    }
+    return labels;
+  }
+}
