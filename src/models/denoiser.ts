@@ -4,19 +4,31 @@
  * `MLPDenoiser` for vectors), chosen by the config's `_class_name`. Browser-safe.
  */
 
+import type { ForwardOptions } from "../nn/dropout.js";
 import type { Module, Params } from "../nn/module.js";
 import type { Key } from "../random/index.js";
 import type * as T from "../tensor/index.js";
 import { MLP_DENOISER_CLASS, MLPDenoiser } from "./mlp-denoiser.js";
+import { TutorialUNet } from "./tutorial-unet.js";
+import { TUTORIAL_UNET_CLASS } from "./tutorial-unet-config.js";
 import { UNet2DModel } from "./unet2d.js";
 
-/** A denoiser seen as a function: output for x_t [B, ...] at int32 timesteps [B], labels int32 [B]. */
-export type DenoiserFn<P> = (params: P, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => T.Tensor;
+/**
+ * A denoiser seen as a function: output for x_t [B, ...] at int32 timesteps [B], labels int32 [B].
+ * `options` puts dropout in training mode (absent: evaluation mode, dropout is the identity).
+ */
+export type DenoiserFn<P> = (
+  params: P,
+  x: T.Tensor,
+  t: T.Tensor,
+  labels?: T.Tensor,
+  options?: ForwardOptions,
+) => T.Tensor;
 
-export const DENOISER_CLASSES = ["UNet2DModel", MLP_DENOISER_CLASS] as const;
+export const DENOISER_CLASSES = ["UNet2DModel", MLP_DENOISER_CLASS, TUTORIAL_UNET_CLASS] as const;
 
 export interface Denoiser {
-  readonly module: UNet2DModel | MLPDenoiser;
+  readonly module: UNet2DModel | MLPDenoiser | TutorialUNet;
   readonly className: (typeof DENOISER_CLASSES)[number];
   /** The shape of one example: [C, H, W] or [D]. */
   readonly exampleShape: number[];
@@ -27,9 +39,8 @@ export interface Denoiser {
   toConfig(): Record<string, unknown>;
 }
 
-function sampleSize(size: number | number[] | null): [number, number] {
-  if (size === null)
-    throw new Error('UNet2DModel config: field "sample_size" is null; expected the image size');
+function sampleSize(size: number | number[] | null, model = "UNet2DModel"): [number, number] {
+  if (size === null) throw new Error(`${model} config: field "sample_size" is null; expected the image size`);
   return typeof size === "number" ? [size, size] : [size[0]!, size[1] ?? size[0]!];
 }
 
@@ -42,7 +53,22 @@ export function wrapDenoiser(module: Module): Denoiser {
       className: "UNet2DModel",
       exampleShape: [c.in_channels, ...sampleSize(c.sample_size)],
       numClassEmbeds: c.class_embed_type === null ? c.num_class_embeds : null,
-      forward: (params, x, t, labels) => module.forward(params, x, t, labels ?? null),
+      forward: (params, x, t, labels, options) => module.forward(params, x, t, labels ?? null, options),
+      toConfig: () => module.toConfig(),
+    };
+  }
+  if (module instanceof TutorialUNet) {
+    const c = module.config;
+    return {
+      module,
+      className: TUTORIAL_UNET_CLASS,
+      exampleShape: [c.image_channels, ...sampleSize(c.sample_size, TUTORIAL_UNET_CLASS)],
+      numClassEmbeds: null,
+      forward: (params, x, t, labels, options) => {
+        if (labels)
+          throw new Error(`${TUTORIAL_UNET_CLASS}: the model is unconditional, but class labels were given`);
+        return module.forward(params, x, t, options);
+      },
       toConfig: () => module.toConfig(),
     };
   }
@@ -66,6 +92,7 @@ export function wrapDenoiser(module: Module): Denoiser {
 export function denoiserFromConfig(config: Record<string, unknown>, key?: Key): Denoiser {
   const name = config._class_name ?? "UNet2DModel";
   if (name === "UNet2DModel") return wrapDenoiser(new UNet2DModel(config, key ? { key } : {}));
+  if (name === TUTORIAL_UNET_CLASS) return wrapDenoiser(new TutorialUNet(config, key ? { key } : {}));
   if (name === MLP_DENOISER_CLASS) {
     const m = new MLPDenoiser(config);
     if (key) m.init(key);

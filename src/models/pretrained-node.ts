@@ -12,14 +12,15 @@ import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import { AutoencoderKL } from "./autoencoder-kl.js";
 import { ConfigError } from "./config-fields.js";
+import { TutorialUNet } from "./tutorial-unet.js";
 import { UNet2DModel } from "./unet2d.js";
 
 export const CONFIG_FILE = "config.json";
 export const WEIGHTS_FILE = "diffusion_pytorch_model.safetensors";
 
 /** The model classes a folder may hold, by diffusers `_class_name`. */
-export const MODEL_CLASSES = { UNet2DModel, AutoencoderKL } as const;
-export type PretrainedModel = UNet2DModel | AutoencoderKL;
+export const MODEL_CLASSES = { UNet2DModel, AutoencoderKL, TutorialUNet } as const;
+export type PretrainedModel = UNet2DModel | AutoencoderKL | TutorialUNet;
 
 /** Builds the model a config object describes, chosen by its `_class_name`. */
 export function modelFromConfig(config: unknown, source = "config"): PretrainedModel {
@@ -52,14 +53,14 @@ export async function readWeights(dir: string, file = WEIGHTS_FILE): Promise<Par
  * Loads a diffusers model folder: the class named by config.json's `_class_name`, with its parameters
  * set from the safetensors weights (strictly: every name must match, with its shape).
  */
-export async function loadPretrained(dir: string): Promise<PretrainedModel> {
+export async function loadPretrained(dir: string, weightsFile = WEIGHTS_FILE): Promise<PretrainedModel> {
   const configPath = path.join(dir, CONFIG_FILE);
   const model = modelFromConfig(await readJsonFile(configPath, "model config"), configPath);
-  const weights = await readWeights(dir);
+  const weights = await readWeights(dir, weightsFile);
   try {
     model.loadStateDict(weights, { strict: true });
   } catch (e) {
-    throw new Error(`${path.join(dir, WEIGHTS_FILE)}: ${(e as Error).message}`);
+    throw new Error(`${path.join(dir, weightsFile)}: ${(e as Error).message}`);
   }
   return model;
 }
@@ -68,8 +69,9 @@ export async function loadPretrained(dir: string): Promise<PretrainedModel> {
 export async function loadPretrainedAs<C extends keyof typeof MODEL_CLASSES>(
   dir: string,
   className: C,
+  weightsFile = WEIGHTS_FILE,
 ): Promise<InstanceType<(typeof MODEL_CLASSES)[C]>> {
-  const model = await loadPretrained(dir);
+  const model = await loadPretrained(dir, weightsFile);
   if (!(model instanceof MODEL_CLASSES[className])) {
     throw new Error(
       `${path.join(dir, CONFIG_FILE)}: holds a ${model.constructor.name}, expected ${className}`,

@@ -3,6 +3,7 @@ export * from "./activation.js";
 export * from "./attention.js";
 export { expectDim, expectFloat, expectMinRank, expectRank, fmtShape, LayerError } from "./check.js";
 export * from "./conv.js";
+export * from "./conv-transpose.js";
 export * from "./dropout.js";
 export * from "./embeddings.js";
 export * from "./init.js";

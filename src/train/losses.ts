@@ -24,6 +24,7 @@ import { alphasCumprod, betasFor, snr } from "../diffusion/schedules.js";
 import type { DenoiserFn } from "../models/denoiser.js";
 import { bernoulli, type Key, normal, randint, split } from "../random/index.js";
 import * as T from "../tensor/index.js";
+import { maskLookup } from "./dropout-masks.js";
 
 export type { DenoiserFn };
 
@@ -66,6 +67,11 @@ export interface LossBatch {
   labels?: T.Tensor;
   /** 1 where the label is dropped to the null class, [B] float32, when label dropout is on. */
   drop?: T.Tensor;
+  /**
+   * Dropout masks by layer path (train/dropout-masks.ts): present, the network runs in training mode
+   * with these masks; absent, in evaluation mode (dropout is the identity).
+   */
+  dropout?: Record<string, T.Tensor>;
 }
 
 /** `v` [B] reshaped to [B, 1, ..., 1] to broadcast over `like`. */
@@ -113,7 +119,8 @@ export function diffusionLoss<P>(
       const nullClass = T.full(labels.shape, cfg.nullClass ?? 0, "int32");
       labels = T.where(T.greater(b.drop, 0.5), nullClass, labels);
     }
-    const out = model(params, xt, b.timesteps, labels);
+    const options = b.dropout ? { dropoutMask: maskLookup(b.dropout) } : undefined;
+    const out = model(params, xt, b.timesteps, labels, options);
     const d = T.sub(out, target(cfg.prediction, b.x0, eps, alpha, sigma));
     const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
     const perItem = T.mean(penalty(d, cfg.loss, cfg.huberC ?? 0.1), axes);

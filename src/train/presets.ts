@@ -12,6 +12,7 @@
  */
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import { MLP_DENOISER_CLASS, type MLPDenoiserConfig } from "../models/mlp-denoiser.js";
+import { TUTORIAL_UNET_CLASS, type TutorialUNetConfig } from "../models/tutorial-unet-config.js";
 import type { UNet2DConfig } from "../models/unet2d-config.js";
 import type { Key } from "../random/index.js";
 
@@ -21,7 +22,8 @@ export type UNetConfigJson = Partial<UNet2DConfig> &
 
 export type ModelSpec =
   | { kind: "unet"; config: UNetConfigJson }
-  | { kind: "mlp"; config: Partial<MLPDenoiserConfig> & { in_features: number } };
+  | { kind: "mlp"; config: Partial<MLPDenoiserConfig> & { in_features: number } }
+  | { kind: "tutorial"; config: Partial<TutorialUNetConfig> };
 
 /** Training defaults a preset brings (any of them can be overridden by flags or a config file). */
 export interface PresetTraining {
@@ -49,6 +51,9 @@ export interface Preset {
   readonly model: ModelSpec;
   readonly training: PresetTraining;
 }
+
+/** Default steps of the `tutorial` preset: sized for ~10-15 minutes on 2 cores (measured: see docs/tutorial.md). */
+const TUTORIAL_STEPS = 1200;
 
 const IMAGE_TRAINING: PresetTraining = {
   lr: 1e-3,
@@ -103,6 +108,22 @@ const UNET64: UNetConfigJson = {
   attention_head_dim: 32,
 };
 
+/**
+ * The seed tutorial's ImprovedUNet (`TutorialUNet`) at a size that trains on 2 CPU cores: its example
+ * config is base 128, multipliers [1, 2, 4, 8], 2 residual blocks per level (about 100M parameters at
+ * 64x64); here base 32, [1, 2, 2] (28 -> 14 -> 7, attention at 7x7 as the tutorial puts it on its two
+ * deepest levels), 1 residual block, and the tutorial's GroupNorm(32), 8 heads and dropout 0.1.
+ */
+const TUTORIAL28: Partial<TutorialUNetConfig> = {
+  base_channels: 32,
+  channel_multipliers: [1, 2, 2],
+  num_res_blocks: 1,
+  dropout: 0.1,
+  use_attention: [false, false, true],
+  norm_num_groups: 32,
+  num_heads: 8,
+};
+
 /** 2-D points and table rows; `in_features` is set from the data. */
 const MLP: MLPDenoiserConfig = {
   in_features: 2,
@@ -140,6 +161,14 @@ const BASE: Preset[] = [
     training: { ...IMAGE_TRAINING, lr: 5e-4, batchSize: 16, steps: 20000 },
   },
   {
+    name: "tutorial",
+    description: "the seed tutorial's ImprovedUNet (TutorialUNet) for 28x28 grey images",
+    data: { kind: "image", shape: [1, 28, 28] },
+    classConditional: false,
+    model: { kind: "tutorial", config: TUTORIAL28 },
+    training: { ...IMAGE_TRAINING, steps: TUTORIAL_STEPS, sampler: "ddim", samplerSteps: 50 },
+  },
+  {
     name: "mlp",
     description: "MLP denoiser for 2-D points and table rows",
     data: { kind: "vector" },
@@ -172,7 +201,10 @@ function conditional(p: Preset): Preset {
   };
 }
 
-export const PRESETS: readonly Preset[] = BASE.flatMap((p) => [p, conditional(p)]);
+/** The tutorial's model is unconditional (it has no class input): no `-cond` variant. */
+export const PRESETS: readonly Preset[] = BASE.flatMap((p) =>
+  p.model.kind === "tutorial" ? [p] : [p, conditional(p)],
+);
 
 export const PRESET_NAMES: readonly string[] = PRESETS.map((p) => p.name);
 
@@ -223,6 +255,12 @@ export function modelSpecFor(
     throw new Error(`preset ${preset.name}: is for images, but the data are vectors`);
   const [c, h, w] = data.shape;
   const size = h === w ? h : [h, w];
+  if (preset.model.kind === "tutorial") {
+    return {
+      kind: "tutorial",
+      config: { ...preset.model.config, image_channels: c, sample_size: size as number, ...overrides },
+    };
+  }
   return {
     kind: "unet",
     config: {
@@ -248,6 +286,11 @@ export function nullClassIndex(numClasses: number | undefined): number {
 
 /** A fresh model for a preset's model spec, its parameters initialised from `key`. */
 export function denoiserFromSpec(spec: ModelSpec, key: Key): Denoiser {
-  const className = spec.kind === "unet" ? "UNet2DModel" : MLP_DENOISER_CLASS;
+  const className =
+    spec.kind === "unet"
+      ? "UNet2DModel"
+      : spec.kind === "tutorial"
+        ? TUTORIAL_UNET_CLASS
+        : MLP_DENOISER_CLASS;
   return denoiserFromConfig({ ...spec.config, _class_name: className }, key);
 }

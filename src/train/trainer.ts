@@ -18,6 +18,7 @@ import type { Params } from "../nn/module.js";
 import { foldIn, makeKey, RngStream, type RngStreamState } from "../random/index.js";
 import * as T from "../tensor/index.js";
 import type { TrainConfig } from "./config.js";
+import { type DropoutSite, drawDropoutMasks, dropoutSites } from "./dropout-masks.js";
 import { type EmaSchedule, type EmaState, initEma } from "./ema.js";
 import {
   diffusionLoss,
@@ -59,6 +60,9 @@ export interface StepRecord {
    */
   skipped: boolean;
 }
+
+/** Fold-in constant of a batch's dropout-mask key (independent of its noise and timestep draws). */
+const DROPOUT_KEY_DOMAIN = 0x64726f70;
 
 /** Fold-in constant of the validation noise keys (independent of the training stream). */
 const VALID_KEY_DOMAIN = 0x76616c2;
@@ -146,6 +150,7 @@ export class Trainer {
   private readonly compiledLoss;
   private readonly valid: Dataset | null;
   private readonly conditional: boolean;
+  private readonly dropoutSiteCache = new Map<string, DropoutSite[]>();
 
   constructor(options: TrainerOptions, state: TrainState) {
     const { config, denoiser } = options;
@@ -197,11 +202,29 @@ export class Trainer {
     return { ...this.state, loader: this.loader.position(), rng: this.rng.state() };
   }
 
-  /** The next micro-batch's loss inputs: data from the loader, randomness from the stream. */
+  /**
+   * The next micro-batch's loss inputs: data from the loader, randomness from the stream; dropout
+   * masks (training mode) from the same key, when the model has dropout.
+   */
   private nextBatch(): LossBatch {
     const b = this.loader.next(this.config.batchSize);
     const labels = this.conditional ? b.labels : undefined;
-    return drawLossInputs(this.rng.next(), b.x, b.shape, this.tables, this.lossConfig, labels);
+    const key = this.rng.next();
+    const batch = drawLossInputs(key, b.x, b.shape, this.tables, this.lossConfig, labels);
+    const sites = this.dropoutSitesFor(b.shape);
+    if (sites.length > 0) batch.dropout = drawDropoutMasks(foldIn(key, DROPOUT_KEY_DOMAIN), sites);
+    return batch;
+  }
+
+  /** The model's dropout layers at a batch shape (traced once per shape). */
+  private dropoutSitesFor(shape: readonly number[]): DropoutSite[] {
+    const id = shape.join("x");
+    let sites = this.dropoutSiteCache.get(id);
+    if (!sites) {
+      sites = dropoutSites(this.denoiser, this.state.params, shape, this.conditional);
+      this.dropoutSiteCache.set(id, sites);
+    }
+    return sites;
   }
 
   /** One optimizer step (over `gradAccum` micro-batches). */

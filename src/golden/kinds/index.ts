@@ -8,3 +8,4 @@ import "./unet2d.js";
 import "./autoencoder-kl.js";
 import "./forward-process.js";
 import "./sampler-trajectories.js";
+import "./tutorial-unet.js";

@@ -8,7 +8,6 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { loadPretrainedAs, readWeights } from "../../models/pretrained-node.js";
-import type { UNet2DModel } from "../../models/unet2d.js";
 import type { Params } from "../../nn/module.js";
 import { nodeOrt } from "../../onnx/node.js";
 import * as T from "../../tensor/index.js";
@@ -36,9 +35,12 @@ interface Outputs {
   grads: Params;
 }
 
+/** A model's forward as the golden cases call it. */
+export type GoldenForward = (p: Params, x: T.Tensor, t: T.Tensor, labels: T.Tensor | null) => T.Tensor;
+
 /** out = model(x, t, labels); loss = mean((out - target)^2); d loss / d params. */
 function lossAndGrads(
-  model: UNet2DModel,
+  model: GoldenForward,
   p: Params,
   x: T.Tensor,
   t: T.Tensor,
@@ -46,14 +48,14 @@ function lossAndGrads(
   labels: T.Tensor[],
 ) {
   const { value, grads, aux } = T.valueAndGrad((q: Params) => {
-    const output = model.forward(q, x, t, labels[0] ?? null);
+    const output = model(q, x, t, labels[0] ?? null);
     return { loss: T.mean(T.square(T.sub(output, target))), aux: output };
   })(p);
   return { output: aux, loss: value, grads };
 }
 
 async function run(
-  model: UNet2DModel,
+  model: GoldenForward,
   mode: GoldenMode,
   args: [Params, T.Tensor, T.Tensor, T.Tensor, T.Tensor[]],
 ) {
@@ -63,9 +65,18 @@ async function run(
   return (await step(...args)) as Outputs;
 }
 
-export const checkUNet2D: CaseHandler = async (data, { dir, mode }) => {
+/**
+ * Checks output, loss and (when `grads.safetensors` exists) every parameter gradient of `forward` at
+ * `params` against an io.json case of the unet2d layout.
+ */
+export async function checkDenoiserCase(
+  forward: GoldenForward,
+  params: Params,
+  data: Record<string, unknown>,
+  dir: string,
+  mode: GoldenMode,
+): ReturnType<CaseHandler> {
   const tol = parseTolerance(data.tolerance);
-  const model = await loadPretrainedAs(dir, "UNet2DModel");
   const x = T.tensor(parseNumberArray(data.x, "x"), shapeField(data, "input_shape"));
   const t = numbersTensor(parseNumberArray(data.timesteps, "timesteps"));
   const labels =
@@ -74,7 +85,7 @@ export const checkUNet2D: CaseHandler = async (data, { dir, mode }) => {
       : [T.cast(numbersTensor(parseNumberArray(data.class_labels, "class_labels")), "int32")];
   const outShape = shapeField(data, "output_shape");
   const target = T.tensor(parseNumberArray(data.target, "target"), outShape);
-  const got = await run(model, mode, [model.parameters(), x, t, target, labels]);
+  const got = await run(forward, mode, [params, x, t, target, labels]);
   const checks: ArrayCheck[] = [
     {
       name: "output",
@@ -109,6 +120,11 @@ export const checkUNet2D: CaseHandler = async (data, { dir, mode }) => {
     }
   }
   return checkArrays(checks, tol);
+}
+
+export const checkUNet2D: CaseHandler = async (data, { dir, mode }) => {
+  const model = await loadPretrainedAs(dir, "UNet2DModel");
+  return checkDenoiserCase((p, x, t, y) => model.forward(p, x, t, y), model.parameters(), data, dir, mode);
 };
 
 registerKind("unet2d", checkUNet2D);
