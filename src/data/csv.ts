@@ -4,8 +4,17 @@
  * statistics are kept in `normalization` to undo it). Errors name the file, line and column.
  */
 import { readFileSync } from "node:fs";
+import { InputError, InputFileError } from "../io/input-error.js";
 import { standardize } from "./normalize.js";
 import { applyLimit, type VectorDataset } from "./types.js";
+
+/** A malformed CSV table (an `InputError`; the file is in `file`, the line in `entry`). */
+export class CsvError extends InputError {
+  override name = "CsvError";
+}
+
+/** Class ids of an integer label column must fit an int32 (and a class-embedding table). */
+const MAX_INTEGER_LABEL = 2 ** 31 - 2;
 
 export interface CsvRecord {
   /** 1-based line number of the record's first line in the file. */
@@ -67,9 +76,18 @@ export interface CsvOptions {
   limit?: number;
 }
 
-function labelsFrom(values: string[]): { labels: Int32Array; classNames?: string[] } {
-  if (values.every((v) => /^\s*\d+\s*$/.test(v)))
-    return { labels: Int32Array.from(values, (v) => Number(v)) };
+function labelsFrom(values: string[], file: string): { labels: Int32Array; classNames?: string[] } {
+  if (values.every((v) => /^\s*\d+\s*$/.test(v))) {
+    const ids = values.map(Number);
+    const big = ids.findIndex((y) => y > MAX_INTEGER_LABEL);
+    if (big >= 0) {
+      throw new CsvError(
+        `label ${JSON.stringify(values[big])} (data row ${big + 1}) is too large; integer class ids must be at most ${MAX_INTEGER_LABEL}`,
+        { file, field: "label" },
+      );
+    }
+    return { labels: Int32Array.from(ids) };
+  }
   const classNames = [...new Set(values)].sort();
   const id = new Map(classNames.map((c, i) => [c, i]));
   return { labels: Int32Array.from(values, (v) => id.get(v)!), classNames };
@@ -78,32 +96,35 @@ function labelsFrom(values: string[]): { labels: Int32Array; classNames?: string
 /** Builds a table dataset from CSV text; `file` names the source in errors. */
 export function csvTable(text: string, file: string, opts: CsvOptions = {}): VectorDataset {
   const [header, ...all] = parseCsv(text);
-  if (!header) throw new Error(`${file}: empty CSV, expected a header row`);
+  const fail = (message: string, entry?: string): never => {
+    throw new CsvError(message, { file, ...(entry === undefined ? {} : { entry }) });
+  };
+  if (!header) return fail("empty CSV, expected a header row");
   const names = header.fields.map((f) => f.trim());
   const labelCol = opts.label === undefined ? -1 : names.indexOf(opts.label);
   if (opts.label !== undefined && labelCol < 0) {
-    throw new Error(
+    throw new CsvError(
       `label: column ${JSON.stringify(opts.label)} not in ${file}'s header [${names.join(", ")}]`,
+      { file, named: true, field: "label" },
     );
   }
   const rows = all.slice(0, applyLimit(opts.limit, all.length));
-  if (rows.length === 0) throw new Error(`${file}: no data rows after the header`);
+  if (rows.length === 0) fail("no data rows after the header");
   const cols = names.map((_, j) => j).filter((j) => j !== labelCol);
   const dim = cols.length;
-  if (dim === 0) throw new Error(`${file}: no numeric columns besides the label column`);
+  if (dim === 0) fail("no numeric columns besides the label column");
   const data = new Float32Array(rows.length * dim);
   const labelValues: string[] = [];
   rows.forEach(({ line, fields }, i) => {
     if (fields.length !== names.length) {
-      throw new Error(
-        `${file} line ${line}: ${fields.length} fields, expected ${names.length} as in the header`,
-      );
+      fail(`${fields.length} fields, expected ${names.length} as in the header`, `line ${line}`);
     }
     cols.forEach((j, k) => {
       const v = parseNumber(fields[j]!);
       if (!Number.isFinite(v)) {
-        throw new Error(
-          `${file} line ${line}, column ${j + 1} (${JSON.stringify(names[j])}): expected a number, got ${JSON.stringify(fields[j])}`,
+        fail(
+          `expected a number, got ${JSON.stringify(fields[j])}`,
+          `line ${line}, column ${j + 1} (${JSON.stringify(names[j])})`,
         );
       }
       data[i * dim + k] = v;
@@ -120,7 +141,7 @@ export function csvTable(text: string, file: string, opts: CsvOptions = {}): Vec
     normalization,
   };
   if (labelCol < 0) return base;
-  const { labels, classNames } = labelsFrom(labelValues);
+  const { labels, classNames } = labelsFrom(labelValues, file);
   const numClasses = classNames ? classNames.length : labels.reduce((m, y) => Math.max(m, y), 0) + 1;
   return { ...base, labels, numClasses, ...(classNames ? { classNames } : {}) };
 }
@@ -131,7 +152,10 @@ export function loadCsv(path: string, opts: CsvOptions = {}): VectorDataset {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new Error(`csv: cannot read ${path}: ${(e as Error).message}`);
+    throw new InputFileError(path, `csv: cannot read ${path}: ${(e as Error).message}`, {
+      named: true,
+      cause: e,
+    });
   }
   return csvTable(text, path, opts);
 }

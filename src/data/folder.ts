@@ -8,7 +8,8 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { decode as decodeJpeg } from "jpeg-js";
+import { InputFileError, inFile } from "../io/input-error.js";
+import { decodeJpeg, isJpeg } from "../io/jpeg.js";
 import { decodePng } from "../io/png.js";
 import { assertChannels, type Channels, prepareImage, type RasterImage } from "./image.js";
 import { applyLimit, type ImageDataset } from "./types.js";
@@ -23,15 +24,24 @@ export interface FolderOptions {
 
 const EXTENSIONS = new Set([".png", ".jpg", ".jpeg"]);
 
-/** Decodes a PNG or JPEG file, chosen by its signature bytes (not its name). */
+/** Decodes PNG or JPEG bytes, chosen by their signature (not the file name); `file` names them in errors. */
+export function decodeImageBytes(bytes: Uint8Array, file = "image"): RasterImage {
+  return inFile(file, () => {
+    if (bytes[0] === 0x89 && bytes[1] === 0x50) return decodePng(bytes);
+    if (isJpeg(bytes)) return decodeJpeg(bytes);
+    throw new InputFileError(file, "not a PNG or JPEG file (unknown signature)");
+  });
+}
+
+/** Decodes a PNG or JPEG file; every error names the file. */
 export function decodeImageFile(path: string): RasterImage {
-  const bytes = readFileSync(path);
-  if (bytes[0] === 0x89 && bytes[1] === 0x50) return decodePng(bytes);
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    const img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
-    return { width: img.width, height: img.height, channels: 4, data: img.data };
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new InputFileError(path, `cannot read the image (${(e as Error).message})`, { cause: e });
   }
-  throw new Error(`${path}: not a PNG or JPEG file (unknown signature)`);
+  return decodeImageBytes(bytes, path);
 }
 
 function sortedEntries(dir: string): string[] {
@@ -81,6 +91,7 @@ export function loadImageFolder(root: string, opts: FolderOptions = {}): ImageDa
   const per = channels * size * size;
   const images = new Float32Array(files.length * per);
   files.forEach(({ path }, i) => {
+    // The file names the folder and the entry (root/class/name.png).
     prepareImage(decodeImageFile(path), { channels, size }, images, i * per);
   });
   const base: ImageDataset = { name: `folder:${root}`, kind: "image", images, shape: [channels, size, size] };

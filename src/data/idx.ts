@@ -5,6 +5,12 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { constants, gunzipSync } from "node:zlib";
+import { InputError } from "../io/input-error.js";
+
+/** A malformed IDX file (an `InputError` naming the file). */
+export class IdxError extends InputError {
+  override name = "IdxError";
+}
 
 export interface IdxArray {
   readonly dims: number[];
@@ -16,16 +22,16 @@ const UBYTE = 0x08;
 
 function parseHeader(bytes: Uint8Array, file: string): { dims: number[]; headerBytes: number } {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new Error(`${file}: not an IDX file (expected magic 00 00 <type> <ndims>)`);
+    throw new IdxError("not an IDX file (expected magic 00 00 <type> <ndims>)", { file });
   }
   if (bytes[2] !== UBYTE) {
-    throw new Error(
-      `${file}: IDX type 0x${bytes[2]!.toString(16)} unsupported, expected 0x08 (unsigned byte)`,
-    );
+    throw new IdxError(`IDX type 0x${bytes[2]!.toString(16)} unsupported, expected 0x08 (unsigned byte)`, {
+      file,
+    });
   }
   const ndims = bytes[3]!;
   const headerBytes = 4 + 4 * ndims;
-  if (ndims === 0 || bytes.length < headerBytes) throw new Error(`${file}: truncated IDX header`);
+  if (ndims === 0 || bytes.length < headerBytes) throw new IdxError("truncated IDX header", { file });
   const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes);
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   return { dims, headerBytes };
@@ -38,7 +44,7 @@ export function parseIdx(bytes: Uint8Array, file = "IDX data", limit = Number.PO
   const itemSize = dims.slice(1).reduce((a, b) => a * b, 1);
   const need = headerBytes + count * itemSize;
   if (bytes.length < need) {
-    throw new Error(`${file}: truncated IDX data (${bytes.length} bytes, expected at least ${need})`);
+    throw new IdxError(`truncated IDX data (${bytes.length} bytes, expected at least ${need})`, { file });
   }
   return { dims: [count, ...dims.slice(1)], data: bytes.subarray(headerBytes, need) };
 }
@@ -69,10 +75,19 @@ function bytesNeeded(head: Uint8Array, path: string, limit: number): number | un
 function gunzipPrefix(path: string, limit: number): Uint8Array {
   const size = statSync(path).size;
   for (let take = 1 << 16; ; take *= 2) {
-    if (take >= size) return gunzipSync(readFileSync(path));
-    const out = gunzipSync(readPrefix(path, take), { finishFlush: constants.Z_SYNC_FLUSH });
+    if (take >= size) return gunzip(path, readFileSync(path));
+    const out = gunzip(path, readPrefix(path, take), constants.Z_SYNC_FLUSH);
     const need = bytesNeeded(out, path, limit);
     if (need !== undefined && out.length >= need) return out.subarray(0, need);
+  }
+}
+
+/** Inflates gzip bytes; corrupt data is an IdxError naming the file. */
+function gunzip(path: string, bytes: Uint8Array, finishFlush?: number): Uint8Array {
+  try {
+    return gunzipSync(bytes, finishFlush === undefined ? {} : { finishFlush });
+  } catch (e) {
+    throw new IdxError(`gzip data does not decompress (${(e as Error).message})`, { file: path, cause: e });
   }
 }
 
@@ -83,7 +98,7 @@ function gunzipPrefix(path: string, limit: number): Uint8Array {
 export function readIdx(path: string, limit = Number.POSITIVE_INFINITY): IdxArray {
   const head = readPrefix(path, 4 + 4 * 255);
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    const bytes = Number.isFinite(limit) ? gunzipPrefix(path, limit) : gunzipSync(readFileSync(path));
+    const bytes = Number.isFinite(limit) ? gunzipPrefix(path, limit) : gunzip(path, readFileSync(path));
     return parseIdx(bytes, path, limit);
   }
   if (!Number.isFinite(limit)) return parseIdx(new Uint8Array(readFileSync(path)), path);

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { inFile } from "../io/input-error.js";
 import { decodePng } from "../io/png.js";
 import { assertChannels, type Channels, prepareImage } from "./image.js";
 import { packageRoot } from "./packages.js";
@@ -54,7 +55,12 @@ export function loadTwemoji(opts: TwemojiOptions = {}): ImageDataset {
   const labels = new Int32Array(list.length);
   list.forEach(({ file, category }, i) => {
     const path = join(dir, "img", "twitter", "64", file);
-    prepareImage(decodePng(readFileSync(path)), { channels, size }, images, i * per);
+    prepareImage(
+      inFile(path, () => decodePng(readFileSync(path))),
+      { channels, size },
+      images,
+      i * per,
+    );
     const id = classNames.indexOf(category);
     if (id < 0)
       throw new Error(`twemoji: ${file} has category ${JSON.stringify(category)}, not in categories.json`);

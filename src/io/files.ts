@@ -5,10 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { InputFileError, inFile } from "./input-error.js";
 import {
   type ParsedSafetensors,
   parseSafetensors,
-  SafetensorsError,
   type StTensors,
   serializeSafetensors,
 } from "./safetensors.js";
@@ -22,20 +22,20 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (e) {
-    if (errorCode(e) === "ENOENT") throw new Error(`${what} ${path} does not exist`);
-    throw new Error(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
+    if (errorCode(e) === "ENOENT") {
+      throw new InputFileError(path, `${what} ${path} does not exist`, { named: true });
+    }
+    throw new InputFileError(path, `cannot read ${what} ${path}: ${(e as Error).message}`, {
+      named: true,
+      cause: e,
+    });
   }
 }
 
 /** Reads and validates a safetensors file; errors name the file. */
 export async function readSafetensorsFile(path: string): Promise<ParsedSafetensors> {
   const bytes = await readBytes(path, "safetensors file");
-  try {
-    return parseSafetensors(bytes);
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw new SafetensorsError(`${path}: ${e.message}`);
-    throw e;
-  }
+  return inFile(path, () => parseSafetensors(bytes));
 }
 
 /** Writes tensors (and optional `__metadata__`) as a safetensors file, atomically. */
@@ -95,11 +95,13 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new Error(`${what} ${path} is not valid UTF-8 text`);
+    throw new InputFileError(path, `${what} ${path} is not valid UTF-8 text`, { named: true });
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${what} ${path} is not valid JSON (${(e as Error).message})`);
+    throw new InputFileError(path, `${what} ${path} is not valid JSON (${(e as Error).message})`, {
+      named: true,
+    });
   }
 }

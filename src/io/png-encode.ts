@@ -8,9 +8,10 @@
  * smallest sum of absolute signed residuals, libpng's heuristic).
  */
 import type { RawImage } from "./image.js";
+import { InputError } from "./input-error.js";
 
 /** Any malformed or unsupported PNG, or a bad image passed to the encoder. */
-export class PngError extends Error {
+export class PngError extends InputError {
   override name = "PngError";
 }
 

@@ -45,15 +45,26 @@ interface Chunks {
   compressed: Uint8Array;
 }
 
-/** Decodes PNG bytes into an 8-bit image (see the module comment for what is accepted). */
-export function decodePng(bytes: Uint8Array): RawImage {
+/** Images above this many pixels are refused (a decompression bomb guard, as PIL's MAX_IMAGE_PIXELS). */
+export const PNG_MAX_PIXELS = 100_000_000;
+
+/**
+ * Decodes PNG bytes into an 8-bit image (see the module comment for what is accepted). Images with
+ * more than `maxPixels` pixels are refused before anything is inflated, and the inflated data is
+ * capped at what the header's size needs, so a small crafted file cannot allocate gigabytes.
+ */
+export function decodePng(bytes: Uint8Array, maxPixels = PNG_MAX_PIXELS): RawImage {
   const { header, palette, transparency, compressed } = readChunks(bytes);
   const { width, height, bitDepth, colorType } = header;
+  if (width * height > maxPixels) {
+    fail(`image size ${width}x${height} exceeds the limit of ${maxPixels} pixels`);
+  }
   if (colorType === 3 && !palette) fail("palette image (colour type 3) has no PLTE chunk");
   const stride = Math.ceil((width * SAMPLES_OF_COLOR_TYPE[colorType]! * bitDepth) / 8);
   let raw: Uint8Array;
   try {
-    raw = new Uint8Array(inflateSync(compressed));
+    // Decoders tolerate trailing bytes after the rows; a little slack keeps such files readable.
+    raw = new Uint8Array(inflateSync(compressed, { maxOutputLength: height * (stride + 1) + 1024 }));
   } catch (e) {
     fail(`IDAT data does not decompress (${(e as Error).message})`);
   }

@@ -13,6 +13,8 @@
  * compact JSON, header padded with spaces to a multiple of 8.
  */
 
+import { InputError } from "./input-error.js";
+
 /** The safetensors dtypes this module reads and writes. */
 export type StDType = "F32" | "F16" | "BF16" | "F64" | "I32" | "I64" | "I8" | "U8" | "BOOL";
 
@@ -45,7 +47,7 @@ export interface ParsedSafetensors {
 export type StTensors = Map<string, StTensor> | Record<string, StTensor>;
 
 /** Any malformed file or bad input to the writer. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends InputError {
   override name = "SafetensorsError";
 }
 

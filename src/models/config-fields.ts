@@ -4,8 +4,9 @@
  * model, the field, the value and what was expected:
  *   `UNet2DModel config: field "down_block_types[1]" is "Foo"; expected one of DownBlock2D, AttnDownBlock2D`
  */
+import { InputError } from "../io/input-error.js";
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   override name = "ConfigError";
 }
 

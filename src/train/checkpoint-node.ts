@@ -15,6 +15,7 @@
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.js";
+import { InputError } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
 import { assertFiniteParams } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
@@ -40,7 +41,7 @@ export interface CheckpointMeta {
   elapsed: number;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends InputError {
   override name = "CheckpointError";
 }
 

@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encode as encodeJpeg } from "jpeg-js";
 import { describe, expect, it } from "vitest";
 import { loadImageFolder } from "../../src/data/folder.js";
-import { encodePng } from "../../src/io/png.js";
+import { InputError } from "../../src/io/input-error.js";
+import { JpegError } from "../../src/io/jpeg.js";
+import { encodePng, PngError } from "../../src/io/png.js";
 import { expectValidDataset } from "./helpers.js";
 
 /** A solid-colour RGB(A) image of the given size as interleaved bytes. */
@@ -71,5 +73,55 @@ describe("image folder", () => {
     writeFileSync(join(bad, "x.png"), "not a png");
     expect(() => loadImageFolder(bad)).toThrow(/x\.png: not a PNG or JPEG file/);
     expect(() => loadImageFolder(root, { size: 0 })).toThrow(/size.*0/);
+  });
+
+  /** The error `loadImageFolder(dir)` throws (fails the test if it does not throw). */
+  function folderError(dir: string): InputError {
+    try {
+      loadImageFolder(dir, { size: 4 });
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+      return e as InputError;
+    }
+    throw new Error(`loadImageFolder(${dir}) did not throw`);
+  }
+
+  it("a corrupt PNG in a class subfolder: the error names the file (folder and entry)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "corrupt-png-"));
+    mkdirSync(join(dir, "cats"));
+    writePng(join(dir, "cats", "1.png"), 4, 4, [1, 2, 3]);
+    writePng(join(dir, "cats", "2.png"), 4, 4, [1, 2, 3]);
+    const file = join(dir, "cats", "2.png");
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20]! ^= 0xff; // inside IDAT: its CRC no longer matches
+    writeFileSync(file, bytes);
+    const e = folderError(dir);
+    expect(e).toBeInstanceOf(PngError);
+    expect(e.file).toBe(file);
+    expect(e.message).toBe(`${file}: ${e.detail}`);
+    expect(e.message).toMatch(/cats\/2\.png: png: chunk "IDAT" at byte \d+ has a bad CRC/);
+  });
+
+  it("a corrupt JPEG: the error names the file and says it is a JPEG problem", () => {
+    const dir = mkdtempSync(join(tmpdir(), "corrupt-jpeg-"));
+    const file = join(dir, "photo.jpg");
+    writeJpeg(file, 16, 16, [10, 200, 30]);
+    const bytes = readFileSync(file);
+    bytes.fill(0, 20, 40); // zeroes where a marker is expected: jpeg-js says "unknown JPEG marker 0"
+    writeFileSync(file, bytes);
+    const e = folderError(dir);
+    expect(e).toBeInstanceOf(JpegError);
+    expect(e.file).toBe(file);
+    expect(e.message).toMatch(/photo\.jpg: jpeg: /);
+  });
+
+  it("a truncated JPEG names the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trunc-jpeg-"));
+    const file = join(dir, "t.jpeg");
+    writeJpeg(file, 16, 16, [10, 200, 30]);
+    writeFileSync(file, readFileSync(file).subarray(0, 100));
+    const e = folderError(dir);
+    expect(e.file).toBe(file);
+    expect(e.message.startsWith(`${file}: jpeg: `)).toBe(true);
   });
 });

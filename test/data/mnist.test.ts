@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FASHION_MNIST_DIR, loadFashionMnist, loadMnist, type Split } from "../../src/data/mnist.js";
+import { loadFashionMnist, loadMnist, type Split } from "../../src/data/mnist.js";
+import { FASHION_MNIST, requirePackage } from "../optional-packages.js";
 import { expectValidDataset } from "./helpers.js";
-
-const hasFashion = existsSync(join(FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz"));
 
 describe("mnist", () => {
   it.each(["train", "test"] as const)(
@@ -43,7 +42,8 @@ describe("fashion-mnist", () => {
     );
   });
 
-  it.skipIf(!hasFashion)("loads gzipped IDX files with the 10 clothing classes", () => {
+  it("loads gzipped IDX files with the 10 clothing classes", (ctx) => {
+    requirePackage(ctx, FASHION_MNIST);
     const ds = loadFashionMnist({ split: "test", limit: 32 });
     expect(ds.shape).toEqual([1, 28, 28]);
     expect(ds.classNames).toHaveLength(10);

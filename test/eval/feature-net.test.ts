@@ -15,6 +15,7 @@ import {
 import { nodeOrt } from "../../src/onnx/node.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
+import { FASHION_MNIST, requirePackage } from "../optional-packages.js";
 
 beforeAll(() => T.setDefaultRuntime(nodeOrt));
 const tmp = mkdtempSync(path.join(tmpdir(), "diffuse-fnet-"));
@@ -26,7 +27,8 @@ describe("shipped feature nets", () => {
     ["fashion-mnist", 0.9],
   ];
   for (const [dataset, floor] of cases) {
-    it(`${dataset}: loads from assets, about 1 MB, and classifies 1000 test images with accuracy >= ${floor}`, async () => {
+    it(`${dataset}: loads from assets, about 1 MB, and classifies 1000 test images with accuracy >= ${floor}`, async (ctx) => {
+      if (dataset === "fashion-mnist") requirePackage(ctx, FASHION_MNIST);
       const { net, params } = await loadFeatureNet(dataset);
       expect(statSync(path.join(featureNetDir(dataset), FEATURE_NET_WEIGHTS_FILE)).size).toBeLessThan(1.1e6);
       const test = loadDataset(dataset, { split: "test", limit: 1000 }) as ImageDataset;

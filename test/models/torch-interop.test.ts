@@ -13,6 +13,7 @@ import { UNet2DModel } from "../../src/models/unet2d.js";
 import * as T from "../../src/tensor/index.js";
 import { getPreset } from "../../src/train/presets.js";
 import { expectClose, rand } from "../helpers.js";
+import { announceSkip } from "../optional-packages.js";
 
 const benchDir = resolve(import.meta.dirname, "../../../shared/bench");
 const python = "/usr/bin/python3";
@@ -27,7 +28,12 @@ function torchAvailable(): boolean {
   }
 }
 
-describe.skipIf(!torchAvailable())("PyTorch interop", () => {
+const TORCH = {
+  available: torchAvailable(),
+  reason: `needs ${python} with torch (apt-get install python3-torch) and ${join(benchDir, "unet2d_torch.py")}`,
+};
+
+describe.skipIf(!announceSkip("PyTorch interop", TORCH))("PyTorch interop", () => {
   it("a saved class-conditional UNet loads strictly in PyTorch and gives the same output", async () => {
     const config = { ...getPreset("unet28").model.config, sample_size: 12, num_class_embeds: 11 };
     const model = new UNet2DModel(config, { seed: 3 });
