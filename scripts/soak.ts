@@ -11,7 +11,8 @@
  *
  * Kill moments are drawn (seeded) over the phases of an invocation, scaled by the reference run's
  * timings: start-up, any step still ahead of the checkpoint (and a fraction of a step after it), the
- * final phase; see `killMoment`. Each kill is a plain SIGKILL: no handler runs.
+ * final phase and its final save (where a kill once left a duplicate validation line); see
+ * `killMoment`. Each kill is a plain SIGKILL: no handler runs.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -69,11 +70,18 @@ interface Invocation {
   firstStep: number;
   /** Seconds until the progress line of the last step appeared (NaN if none). */
   lastStep: number;
+  /** Seconds until the final validation line appeared (NaN if none). */
+  finalValidation: number;
   stderr: string;
 }
 
 /** When to SIGKILL an invocation: at a time after its start, or a delay after it reports a step. */
-type KillAt = { seconds: number } | { step: number; delay: number } | null;
+type KillAt =
+  | { seconds: number }
+  | { step: number; delay: number }
+  /** During the final save: `delay` after the final validation line (model folder, samples, loss curve). */
+  | { finalSave: true; delay: number }
+  | null;
 
 /** Runs `diffuse train` once, killing it with SIGKILL as `kill` says (if still running then). */
 function invoke(args: string[], steps: number, kill: KillAt): Promise<Invocation> {
@@ -84,6 +92,7 @@ function invoke(args: string[], steps: number, kill: KillAt): Promise<Invocation
     let stderr = "";
     let firstStep = Number.NaN;
     let lastStep = Number.NaN;
+    let finalValidation = Number.NaN;
     let killed = false;
     let timer: NodeJS.Timeout | undefined;
     const killIn = (seconds: number) => {
@@ -101,11 +110,15 @@ function invoke(args: string[], steps: number, kill: KillAt): Promise<Invocation
         if (n >= steps && Number.isNaN(lastStep)) lastStep = now();
         if (kill && "step" in kill && n >= kill.step) killIn(kill.delay);
       }
+      if (/(^|\n)validation loss /.test(text)) {
+        if (Number.isNaN(finalValidation)) finalValidation = now();
+        if (kill && "finalSave" in kill) killIn(kill.delay);
+      }
     });
     child.on("error", reject);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      resolve({ code, killed, seconds: now(), firstStep, lastStep, stderr });
+      resolve({ code, killed, seconds: now(), firstStep, lastStep, finalValidation, stderr });
     });
   });
 }
@@ -197,19 +210,22 @@ async function compareRuns(a: string, b: string): Promise<string[]> {
 
 /**
  * Where the next kill lands, from three seeded uniforms: one in ten during start-up (compilation,
- * data loading); otherwise a step drawn uniformly from those still ahead of the checkpoint, plus a
- * fraction of a step, or (at the last step) a moment inside the final phase (checkpoint, validation,
- * model folder, samples). A run whose final checkpoint exists reruns only the final phase: the kill
- * then lands anywhere in that invocation.
+ * data loading), one in ten during the final save (after the final validation line: model folder,
+ * samples, loss curve); otherwise a step drawn uniformly from those still ahead of the checkpoint,
+ * plus a fraction of a step, or (at the last step) a moment inside the final phase (checkpoint,
+ * validation, save). A run whose final checkpoint exists reruns only the final phase: the kill then
+ * lands in its final save or anywhere in that invocation, half and half.
  */
 function killMoment(
   u: Float32Array,
   from: number,
   steps: number,
-  ref: { startup: number; final: number; step: number },
+  ref: { startup: number; final: number; step: number; save: number },
 ): KillAt {
-  if (from >= steps) return { seconds: u[1]! * (ref.startup + ref.final) };
+  const finalSave = { finalSave: true as const, delay: u[1]! * ref.save };
+  if (from >= steps) return u[0]! < 0.5 ? finalSave : { seconds: u[1]! * (ref.startup + ref.final) };
   if (u[0]! < 0.1) return { seconds: u[1]! * ref.startup };
+  if (u[0]! < 0.2) return finalSave;
   const step = from + 1 + Math.floor(u[1]! * (steps - from));
   return { step, delay: u[2]! * (step >= steps ? ref.final : ref.step) };
 }
@@ -227,6 +243,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       startup: r0.firstStep,
       final: r0.seconds - r0.lastStep,
       step: (r0.lastStep - r0.firstStep) / Math.max(1, steps - 1),
+      save: r0.seconds - r0.finalValidation,
     };
     say(
       `reference run: ${r0.seconds.toFixed(1)} s (start-up ${ref.startup.toFixed(1)} s, ${(1000 * ref.step).toFixed(1)} ms/step, final phase ${ref.final.toFixed(1)} s)`,
@@ -240,10 +257,13 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       const kill = killMoment(uniform(foldIn(key, attempt), 3), from, steps, ref);
       const args = [...trainArgs(runDir, o.seed, steps), ...(attempt > 0 ? ["--resume"] : [])];
       const r = await invoke(args, steps, kill);
-      const what =
-        kill && "step" in kill
+      const what = !kill
+        ? "-"
+        : "step" in kill
           ? `step ${kill.step} + ${(1000 * kill.delay).toFixed(0)} ms`
-          : `${(kill as { seconds: number }).seconds.toFixed(2)} s`;
+          : "finalSave" in kill
+            ? `final validation + ${(1000 * kill.delay).toFixed(0)} ms (final save)`
+            : `${kill.seconds.toFixed(2)} s`;
       if (r.killed && r.code === null) {
         killedAt.push(lastLoggedStep(runDir));
         say(

@@ -122,7 +122,11 @@ export const TRAIN_COMMAND: Command = {
       help: "seed of the data order, noise and initialisation (default 0)",
     },
     { name: "out", kind: "string", value: "DIR", help: "run directory (default runs/<dataset>)" },
-    { name: "resume", kind: "boolean", help: "continue the run in --out from its checkpoint" },
+    {
+      name: "resume",
+      kind: "boolean",
+      help: "continue the run in --out from its checkpoint (without one: starts fresh, and says so)",
+    },
     { name: "overwrite", kind: "boolean", help: "replace an existing run in --out" },
     {
       name: "log-every",
@@ -166,6 +170,8 @@ export const TRAIN_COMMAND: Command = {
     "class-conditional MNIST run (1200 steps, about 7 minutes on 2 cores) writing runs/mnist/samples.png.",
     "The run directory holds checkpoint.safetensors, log.jsonl, samples.png, loss.png and the final",
     "model in diffusers layout (model_index.json, unet/, scheduler/).",
+    "Ctrl-C (SIGINT) or SIGTERM: the run finishes its step, writes a checkpoint and exits 130 / 143;",
+    "continue it with --resume (a second signal exits at once, keeping the last checkpoint).",
   ].join("\n"),
 };
 

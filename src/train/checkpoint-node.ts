@@ -17,7 +17,7 @@ import path from "node:path";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.js";
 import { InputError } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
-import { assertFiniteParams } from "../nn/finite.js";
+import { assertFiniteParams, describeNonFinite, findNonFinite } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import { RngStream } from "../random/index.js";
 import * as T from "../tensor/index.js";
@@ -131,7 +131,11 @@ export async function loadCheckpoint(
     if (!t) throw new CheckpointError(`${file}: tensor "${name}" is missing`);
     if (t.dtype !== "F32")
       throw new CheckpointError(`${file}: tensor "${name}" has dtype ${t.dtype}; expected F32`);
-    return T.tensor(t.data as Float32Array, t.shape);
+    const tensor = T.tensor(t.data as Float32Array, t.shape);
+    const bad = findNonFinite({ [name]: tensor });
+    if (bad)
+      throw new CheckpointError(`${file}: ${describeNonFinite(bad)}; a diffuse checkpoint never holds them`);
+    return tensor;
   };
   const names =
     paramNames ?? [...tensors.keys()].filter((k) => k.startsWith("params.")).map((k) => k.slice(7));

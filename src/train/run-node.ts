@@ -24,7 +24,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { appendFile, readFile, rm } from "node:fs/promises";
+import { appendFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { loadDataset } from "../data/registry.js";
 import type { Dataset } from "../data/types.js";
@@ -50,9 +50,12 @@ import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type Trai
 import { holdOut } from "./data-split.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
-import { initialState, type StepRecord, schedulerConfigFor, Trainer } from "./trainer.js";
+import { LOG_FILE, readLog, truncateLog } from "./run-log-node.js";
+import { checkBadSteps, DivergedError, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
+import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
 
-export const LOG_FILE = "log.jsonl";
+export { LOG_FILE, readLog } from "./run-log-node.js";
+export { DivergedError, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
 
 /** Fold-in constant of the model's initialisation key. */
 const INIT_DOMAIN = 0x696e6974;
@@ -76,26 +79,6 @@ export const RESUME_OVERRIDABLE: readonly (keyof TrainConfig)[] = [
 
 export class RunError extends Error {
   override name = "RunError";
-}
-
-/** Exit codes of a process stopped by a signal (128 + the signal's number, the shells' convention). */
-export const SIGNAL_EXIT_CODES: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
-
-/** The run was stopped by `options.signal` after writing a checkpoint; `exitCode` for the process. */
-export class InterruptedError extends Error {
-  override name = "Interrupted";
-  constructor(
-    message: string,
-    readonly signal: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-
-/** `maxBadSteps` consecutive steps had a non-finite loss or gradient norm, or the weights did. */
-export class DivergedError extends Error {
-  override name = "DivergedError";
 }
 
 export interface RunOptions {
@@ -182,33 +165,6 @@ async function runConfig(
     ),
   );
   return { config: { ...saved, ...overrides, out, resume: true }, resumeFrom: true, noCheckpoint: false };
-}
-
-/**
- * Keeps the log lines up to `step` (a resumed run rewrites what came after its checkpoint). With
- * `redoFinal` (the checkpoint is the final one, so the final phase runs again) the validation line
- * at `step` goes too: the final phase writes it again.
- */
-async function truncateLog(file: string, step: number, redoFinal: boolean): Promise<void> {
-  if (!existsSync(file)) return;
-  const kept = (await readFile(file, "utf8")).split("\n").filter((line) => {
-    try {
-      const r = JSON.parse(line) as { step: number; validLoss?: unknown };
-      return r.step < step || (r.step === step && !(redoFinal && r.validLoss !== undefined));
-    } catch {
-      return false; // a torn last line of a killed run
-    }
-  });
-  await writeFileAtomic(file, kept.map((l) => `${l}\n`).join(""));
-}
-
-/** Reads log.jsonl records. */
-export async function readLog(out: string): Promise<Record<string, number>[]> {
-  const text = await readFile(path.join(out, LOG_FILE), "utf8");
-  return text
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, number>);
 }
 
 /** Runs (or resumes) a training run; see the file comment for what it writes. */
@@ -362,26 +318,6 @@ export async function runTraining(
     `done: ${trainer.step} steps in ${elapsed().toFixed(0)} s; model in ${out}, samples in ${path.join(out, "samples.png")}`,
   );
   return { out, config, step: trainer.step, halted: false, loss, validLoss, elapsed: elapsed() };
-}
-
-/** Reports a skipped step; throws a DivergedError at `maxBadSteps` of them in a row. */
-function checkBadSteps(
-  rec: StepRecord,
-  badSteps: number,
-  config: TrainConfig,
-  progress: Progress,
-  kept: () => string,
-): void {
-  const what = `loss ${rec.loss}, gradient norm ${rec.gradNorm}`;
-  const limit = config.maxBadSteps;
-  progress.message(
-    `step ${rec.step}: ${what}: update skipped (${badSteps} in a row${limit > 0 ? `; the run stops at ${limit}` : ""})`,
-  );
-  if (limit > 0 && badSteps >= limit) {
-    throw new DivergedError(
-      `training diverged at step ${rec.step}: ${badSteps} consecutive steps (${rec.step - badSteps + 1}..${rec.step}) had a non-finite loss or gradient norm (last: ${what}); their updates were skipped and the run stopped (--max-bad-steps ${limit}); ${kept()}. Try a lower --lr (now ${config.lr})${config.maxGradNorm > 0 ? "" : " or --max-grad-norm 1"}.`,
-    );
-  }
 }
 
 /** The grids' sampler must accept the run's settings: checked before training, not at its end. */

@@ -223,6 +223,21 @@ describe("interrupts and the final save", () => {
     ).toBe(true);
   });
 
+  it("a checkpoint holding NaN is refused on load, naming the tensor", async () => {
+    const copy = dir("nan-checkpoint");
+    mkdirSync(copy);
+    const { tensors, metadata } = await readSafetensorsFile(checkpointPath(uninterrupted));
+    const [name, t] = [...tensors].find(([n]) => n.startsWith("adam_v."))!;
+    const data = Float32Array.from(t.data as Float32Array);
+    data[2] = Number.NaN;
+    await writeSafetensorsFile(
+      checkpointPath(copy),
+      Object.fromEntries([...tensors, [name, { ...t, data }]]),
+      metadata,
+    );
+    await expect(loadCheckpoint(copy)).rejects.toThrow(`tensor "${name}" holds 1 non-finite value`);
+  });
+
   it("resuming a finished run (killed during its final save) leaves one final validation line", async () => {
     const before = withoutTime(await readLog(uninterrupted));
     expect(before.filter((r) => r.validLoss !== undefined).length).toBe(1);
