@@ -44,6 +44,8 @@ export interface ModelInfo {
   normalization?: Normalization;
   /** Optimizer steps the weights were trained for. */
   steps?: number;
+  /** The validation loss of these weights (the `best/` folder of a run). */
+  validLoss?: number;
 }
 
 export interface LoadedModel {

@@ -92,6 +92,7 @@ export function lossConfigFor(config: TrainConfig, nullClass: number | null): Lo
   return {
     loss: config.loss,
     huberC: config.huberC,
+    huberDelta: config.huberDelta,
     weighting: config.weighting,
     snrGamma: config.snrGamma,
     prediction: config.predictionType,
@@ -156,7 +157,13 @@ export class Trainer {
     this.lrAt = lrSchedule(
       validateLrSchedule(
         config.lrSchedule === "cosine"
-          ? { kind: "cosine", lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps }
+          ? {
+              kind: "cosine",
+              lr: config.lr,
+              warmupSteps: config.warmupSteps,
+              totalSteps: config.steps,
+              minLr: config.lrMin,
+            }
           : { kind: "constant_with_warmup", lr: config.lr, warmupSteps: config.warmupSteps },
       ),
     );
