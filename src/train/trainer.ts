@@ -4,7 +4,8 @@
  *
  *   for each optimizer step s:
  *     lr_s = schedule(s)                                        cosine with warm-up, or constant
- *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop (host)
+ *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop,
+ *                      dropout masks (host; dropout-masks.ts)
  *     (params, Adam state, EMA) <- compiled step(..., batch(es), lr_s)      grad -> clip -> AdamW -> EMA
  *
  * All state that the next step depends on is in `TrainState` (params, optimizer, EMA, step, loader
