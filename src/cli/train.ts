@@ -85,7 +85,18 @@ export const TRAIN_COMMAND: Command = {
       choices: PREDICTION_TYPES,
     },
     { name: "loss", kind: "string", value: "KIND", help: "loss (default l2)", choices: LOSS_KINDS },
-    { name: "huber-c", kind: "number", value: "C", help: "c of the pseudo-Huber loss (> 0; default 0.1)" },
+    {
+      name: "huber-c",
+      kind: "number",
+      value: "C",
+      help: "c of the pseudo-Huber loss 'huber' (> 0; default 0.1)",
+    },
+    {
+      name: "huber-delta",
+      kind: "number",
+      value: "D",
+      help: "delta of torch's Huber loss 'torch-huber' (> 0; default 1)",
+    },
     {
       name: "weighting",
       kind: "string",
@@ -107,6 +118,12 @@ export const TRAIN_COMMAND: Command = {
       choices: LR_SCHEDULES,
     },
     { name: "warmup-steps", kind: "int", value: "N", help: "linear warm-up steps" },
+    {
+      name: "lr-min",
+      kind: "number",
+      value: "LR",
+      help: "floor of the cosine schedule (eta_min, default 0)",
+    },
     { name: "weight-decay", kind: "number", value: "W", help: "AdamW weight decay (default 0.01)" },
     {
       name: "max-grad-norm",

@@ -2,6 +2,9 @@
 export * from "./autoencoder-kl.js";
 export * from "./autoencoder-kl-config.js";
 export { ConfigError } from "./config-fields.js";
+export * from "./tutorial-unet.js";
+export * from "./tutorial-unet-blocks.js";
+export * from "./tutorial-unet-config.js";
 export * from "./unet2d.js";
 export * from "./unet2d-blocks.js";
 export * from "./unet2d-config.js";

@@ -14,4 +14,6 @@ export interface ModelInfo {
   normalization?: Normalization;
   /** Optimizer steps the weights were trained for. */
   steps?: number;
+  /** The validation loss of these weights (the `best/` folder of a run). */
+  validLoss?: number;
 }

@@ -6,7 +6,8 @@
 import { PREDICTION_TYPES, type PredictionType } from "../diffusion/loss-weights.js";
 import { getPreset, PRESET_NAMES, type Preset } from "./presets.js";
 
-export const LOSS_KINDS = ["l2", "l1", "huber"] as const;
+/** "huber" is diffusers' pseudo-Huber (c), "torch-huber" torch's F.huber_loss (delta): see losses.ts. */
+export const LOSS_KINDS = ["l2", "l1", "huber", "torch-huber"] as const;
 export const WEIGHTINGS = ["none", "min-snr", "vlb"] as const;
 export const LR_SCHEDULES = ["cosine", "constant"] as const;
 export const BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"] as const;
@@ -27,8 +28,10 @@ export interface TrainConfig {
   numTrainTimesteps: number;
   predictionType: PredictionType;
   loss: (typeof LOSS_KINDS)[number];
-  /** c of the pseudo-Huber loss. */
+  /** c of the pseudo-Huber loss ("huber"). */
   huberC: number;
+  /** delta of torch's Huber loss ("torch-huber"). */
+  huberDelta: number;
   weighting: (typeof WEIGHTINGS)[number];
   /** gamma of min-SNR-gamma weighting. */
   snrGamma: number;
@@ -41,6 +44,8 @@ export interface TrainConfig {
   lr: number;
   lrSchedule: (typeof LR_SCHEDULES)[number];
   warmupSteps: number;
+  /** Floor of the cosine schedule (torch's CosineAnnealingLR `eta_min`); 0: decays to zero. */
+  lrMin: number;
   weightDecay: number;
   adamBeta1: number;
   adamBeta2: number;
@@ -100,6 +105,8 @@ export const TRAIN_DEFAULTS: Omit<
   predictionType: "epsilon",
   loss: "l2",
   huberC: 0.1,
+  huberDelta: 1,
+  lrMin: 0,
   weighting: "min-snr",
   snrGamma: 5,
   offsetNoise: 0,
@@ -149,6 +156,7 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   predictionType: PREDICTION_TYPES,
   loss: LOSS_KINDS,
   huberC: "posnumber",
+  huberDelta: "posnumber",
   weighting: WEIGHTINGS,
   snrGamma: "number",
   offsetNoise: "number",
@@ -158,6 +166,7 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   lr: "number",
   lrSchedule: LR_SCHEDULES,
   warmupSteps: "int",
+  lrMin: "number",
   weightDecay: "number",
   adamBeta1: "prob",
   adamBeta2: "prob",

@@ -13,7 +13,10 @@
  *   L      = mean_i w_i * mean_j rho(model(x_t, t, y)_ij - target_ij)
  *
  * rho: l2 = d^2, l1 = |d|, huber = the pseudo-Huber 2c (sqrt(d^2 + c^2) - c) of diffusers' training
- * scripts (`--loss_type huber`, `--huber_c`). w_t (loss-weights.ts): none = 1, min-SNR-gamma (Hang et
+ * scripts (`--loss_type huber`, `--huber_c`), torch-huber = torch's `F.huber_loss(delta)` (the seed
+ * tutorial's "huber"): d^2 / 2 where |d| < delta, else delta (|d| - delta / 2) (Huber 1964). The two
+ * agree in shape (quadratic near 0, linear in the tails) but not in scale: for small d pseudo-Huber is
+ * ~ d^2 (c fixed) and torch's Huber d^2 / 2. w_t (loss-weights.ts): none = 1, min-SNR-gamma (Hang et
  * al. 2023) for the prediction type, or the VLB weights lambda_t of DDPM eq. 12.
  *
  * The NULL class: class-conditional models have `num_class_embeds = numClasses + 1` and the last row
@@ -28,13 +31,15 @@ import { maskLookup } from "./dropout-masks.js";
 
 export type { DenoiserFn };
 
-export type LossKind = "l2" | "l1" | "huber";
+export type LossKind = "l2" | "l1" | "huber" | "torch-huber";
 export type Weighting = "none" | "min-snr" | "vlb";
 
 export interface LossConfig {
   loss: LossKind;
   /** c of the pseudo-Huber loss (default 0.1, diffusers' `--huber_c`). */
   huberC?: number;
+  /** delta of torch's Huber loss (default 1, `F.huber_loss`'s default and the tutorial's). */
+  huberDelta?: number;
   weighting: Weighting;
   /** gamma of min-SNR (default 5, Hang et al.'s choice). */
   snrGamma?: number;
@@ -79,10 +84,14 @@ function perExample(v: T.Tensor, like: T.Tensor): T.Tensor {
   return T.reshape(v, [like.shape[0]!, ...new Array<number>(like.rank - 1).fill(1)]);
 }
 
-/** rho(d) elementwise. */
-function penalty(d: T.Tensor, kind: LossKind, c: number): T.Tensor {
+/** rho(d) elementwise; `c` is the pseudo-Huber c, `delta` torch's Huber delta. */
+export function penalty(d: T.Tensor, kind: LossKind, c: number, delta = 1): T.Tensor {
   if (kind === "l2") return T.square(d);
   if (kind === "l1") return T.abs(d);
+  if (kind === "torch-huber") {
+    const a = T.abs(d);
+    return T.where(T.less(a, delta), T.mul(T.square(d), 0.5), T.mul(T.sub(a, 0.5 * delta), delta));
+  }
   return T.mul(T.sub(T.sqrt(T.add(T.square(d), c * c)), c), 2 * c);
 }
 
@@ -123,7 +132,7 @@ export function diffusionLoss<P>(
     const out = model(params, xt, b.timesteps, labels, options);
     const d = T.sub(out, target(cfg.prediction, b.x0, eps, alpha, sigma));
     const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
-    const perItem = T.mean(penalty(d, cfg.loss, cfg.huberC ?? 0.1), axes);
+    const perItem = T.mean(penalty(d, cfg.loss, cfg.huberC ?? 0.1, cfg.huberDelta ?? 1), axes);
     return T.mean(T.mul(perItem, b.weight));
   };
 }

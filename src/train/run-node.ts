@@ -9,6 +9,8 @@
  *   samples/step-NNNNNN.png   the grids at `sampleEvery` intervals
  *   loss.png                  the loss curve (log scale; training, and validation in orange)
  *   model_index.json, unet/, scheduler/   the final model in diffusers layout (EMA weights)
+ *   best/                     the same layout for the EMA weights with the lowest validation loss so
+ *                             far (written at each validation that improves on it; `_diffuse.validLoss`)
  *
  * `resume` continues from checkpoint.safetensors bit-exactly: the log is cut back to the checkpoint's
  * step, and the same batches, noise and updates follow. Resuming a run whose final checkpoint exists
@@ -56,6 +58,9 @@ import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
 
 export { LOG_FILE, readLog } from "./run-log-node.js";
 export { DivergedError, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
+
+/** The folder, inside a run, of the model with the lowest validation loss. */
+export const BEST_DIR = "best";
 
 /** Fold-in constant of the model's initialisation key. */
 const INIT_DOMAIN = 0x696e6974;
@@ -253,6 +258,20 @@ export async function runTraining(
   );
   let loss = Number.NaN;
   let validLoss: number | null = null;
+  // The best validation loss so far, from the (resume-truncated) log, so a resumed run keeps it.
+  let bestValid = Math.min(...(await readLog(out)).map((r) => r.validLoss ?? Number.POSITIVE_INFINITY));
+  const recordValidation = async (step: number, v: number) => {
+    await log({ step, validLoss: v, time: elapsed() });
+    if (v >= bestValid) return;
+    bestValid = v;
+    await saveModelFolder(
+      path.join(out, BEST_DIR),
+      denoiser,
+      trainer.emaParams,
+      schedulerConfigFor(config, data.train.kind === "image"),
+      { ...info, steps: step, validLoss: v },
+    );
+  };
   while (trainer.step < config.steps) {
     await stopIfAborted();
     const rec = await trainer.trainOneStep();
@@ -276,7 +295,7 @@ export async function runTraining(
     if (at(config.validEvery)) {
       validLoss = await trainer.validationLoss();
       if (validLoss !== null) {
-        await log({ step: s, validLoss, time: elapsed() });
+        await recordValidation(s, validLoss);
         progress.message(`step ${s}: validation loss ${validLoss.toPrecision(4)} (EMA weights)`);
       }
     }
@@ -297,7 +316,7 @@ export async function runTraining(
   await stopIfAborted();
   validLoss = await trainer.validationLoss();
   if (validLoss !== null) {
-    await log({ step: trainer.step, validLoss, time: elapsed() });
+    await recordValidation(trainer.step, validLoss);
     progress.message(`validation loss ${validLoss.toPrecision(4)} (EMA weights)`);
   }
   await stopIfAborted();

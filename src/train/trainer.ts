@@ -4,7 +4,8 @@
  *
  *   for each optimizer step s:
  *     lr_s = schedule(s)                                        cosine with warm-up, or constant
- *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop (host)
+ *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop,
+ *                      dropout masks (host; dropout-masks.ts)
  *     (params, Adam state, EMA) <- compiled step(..., batch(es), lr_s)      grad -> clip -> AdamW -> EMA
  *     if the step's loss or gradient norm is not finite: keep the old (params, Adam state, EMA)
  *
@@ -99,6 +100,7 @@ export function lossConfigFor(config: TrainConfig, nullClass: number | null): Lo
   return {
     loss: config.loss,
     huberC: config.huberC,
+    huberDelta: config.huberDelta,
     weighting: config.weighting,
     snrGamma: config.snrGamma,
     prediction: config.predictionType,
@@ -163,7 +165,13 @@ export class Trainer {
     this.lrAt = lrSchedule(
       validateLrSchedule(
         config.lrSchedule === "cosine"
-          ? { kind: "cosine", lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps }
+          ? {
+              kind: "cosine",
+              lr: config.lr,
+              warmupSteps: config.warmupSteps,
+              totalSteps: config.steps,
+              minLr: config.lrMin,
+            }
           : { kind: "constant_with_warmup", lr: config.lr, warmupSteps: config.warmupSteps },
       ),
     );

@@ -37,7 +37,7 @@ describe("usage errors exit with 2 and a named error, without a stack trace", ()
   const cases: [string[], RegExp][] = [
     [["train", "--steps", "abc"], /UsageError: --steps: expected a positive integer, got "abc"/],
     [["train", "--stepz", "3"], /UsageError: unknown flag --stepz/],
-    [["train", "--loss", "l3"], /UsageError: --loss: expected one of l2, l1, huber, got "l3"/],
+    [["train", "--loss", "l3"], /UsageError: --loss: expected one of l2, l1, huber, torch-huber, got "l3"/],
     [["train", "--model", "{oops"], /UsageError: --model: expected a JSON object/],
     [["train", "extra"], /UsageError: unexpected argument "extra"/],
     [["sample"], /UsageError: --model: required/],

@@ -103,6 +103,7 @@ describe("a training run with dropout", () => {
     warmupSteps: 1,
     logEvery: 1,
     checkpointEvery: 2,
+    validEvery: 2,
     numSamples: 4,
     samplerSteps: 2,
     threads: 1,
@@ -125,6 +126,15 @@ describe("a training run with dropout", () => {
     const [a, b] = await Promise.all([loadCheckpoint(dirA), loadCheckpoint(dirB)]);
     const leaves = (s: typeof a.state) => T.leaves([s.params, s.optState, s.ema]).map((t) => t.toArray());
     expect(leaves(b.state)).toEqual(leaves(a.state));
+  });
+
+  it("keeps the best model by validation loss in best/ (resume included)", async () => {
+    const valid = (await readLog(dirB)).filter((r) => r.validLoss !== undefined);
+    expect(valid.map((r) => r.step)).toEqual([2, 4]);
+    const best = valid.reduce((a, r) => (r.validLoss! < a.validLoss! ? r : a));
+    const index = JSON.parse(readFileSync(path.join(dirB, "best", "model_index.json"), "utf8"));
+    expect(index._diffuse.validLoss).toBe(best.validLoss);
+    expect(index._diffuse.steps).toBe(best.step);
   });
 
   it("trains with dropout (the losses differ from the same run at dropout 0 from the first step)", async () => {

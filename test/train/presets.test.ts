@@ -26,6 +26,18 @@ describe("presets", () => {
     }
   });
 
+  it("tutorial: the TutorialUNet, unconditional, channels and size from the data, overrides on top", () => {
+    const p = getPreset("tutorial");
+    const d = denoiserFromSpec(
+      modelSpecFor(p, DATA.image([3, 32, 32]), undefined, { dropout: 0 }),
+      makeKey(0),
+    );
+    expect(d.className).toBe("TutorialUNet");
+    expect(d.exampleShape).toEqual([3, 32, 32]);
+    expect(d.toConfig()).toMatchObject({ image_channels: 3, sample_size: 32, dropout: 0, base_channels: 32 });
+    expect(() => getPreset("tutorial-cond")).toThrow(/unknown name "tutorial-cond"/);
+  });
+
   it("picks a preset from the data shape", () => {
     expect(presetForData({ kind: "image", shape: [1, 28, 28] }, false).name).toBe("unet28");
     expect(presetForData({ kind: "image", shape: [3, 32, 32] }, true).name).toBe("unet32-cond");

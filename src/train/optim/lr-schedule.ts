@@ -7,7 +7,9 @@
  * - "constant": `lambda = 1`; "constant_with_warmup": 1 after the warm-up;
  * - "linear": `max(0, (totalSteps - step) / max(1, totalSteps - warmupSteps))`;
  * - "cosine": with `progress = (step - warmupSteps) / max(1, totalSteps - warmupSteps)`,
- *   `max(0, 0.5 * (1 + cos(pi * numCycles * 2 * progress)))` (numCycles 0.5: one half-cosine to zero).
+ *   `max(0, 0.5 * (1 + cos(pi * numCycles * 2 * progress)))` (numCycles 0.5: one half-cosine to zero);
+ *   with a floor `minLr` (torch's CosineAnnealingLR `eta_min`, SGDR eq. 5, Loshchilov & Hutter 2017)
+ *   the rate after the warm-up is `minLr + (lr - minLr) * lambda` instead of `lr * lambda`.
  *
  * The rate is computed in float64 in JS and fed to the (possibly compiled) training step as an input.
  */
@@ -16,7 +18,15 @@ export type LrScheduleConfig =
   | { kind: "constant"; lr: number }
   | { kind: "constant_with_warmup"; lr: number; warmupSteps: number }
   | { kind: "linear"; lr: number; warmupSteps: number; totalSteps: number }
-  | { kind: "cosine"; lr: number; warmupSteps: number; totalSteps: number; numCycles?: number };
+  | {
+      kind: "cosine";
+      lr: number;
+      warmupSteps: number;
+      totalSteps: number;
+      numCycles?: number;
+      /** floor of the rate after the warm-up (eta_min); default 0 */
+      minLr?: number;
+    };
 
 export type LrScheduleKind = LrScheduleConfig["kind"];
 
@@ -59,6 +69,10 @@ export function validateLrSchedule(config: LrScheduleConfig): LrScheduleConfig {
     if (typeof config.numCycles !== "number" || !(config.numCycles > 0))
       fail("numCycles", config.numCycles, "a number > 0");
   }
+  if (config.kind === "cosine" && config.minLr !== undefined) {
+    if (typeof config.minLr !== "number" || !(config.minLr >= 0 && config.minLr <= config.lr))
+      fail("minLr", config.minLr, `a number in [0, lr = ${config.lr}]`);
+  }
   return config;
 }
 
@@ -80,7 +94,11 @@ export function lrSchedule(config: LrScheduleConfig): (step: number) => number {
   validateLrSchedule(config);
   return (step) => {
     if (!Number.isInteger(step) || step < 0) fail("step", step, "a non-negative integer");
-    return config.lr * lrMultiplier(config, step);
+    const m = lrMultiplier(config, step);
+    if (config.kind === "cosine" && config.minLr && step >= config.warmupSteps) {
+      return config.minLr + (config.lr - config.minLr) * m;
+    }
+    return config.lr * m;
   };
 }
 
