@@ -7,13 +7,17 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
+import { inFile } from "../io/input-error.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
+import { checkMemory, estimateModel } from "../models/estimate.js";
+import { defaultMemoryLimit } from "../models/resources-node.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type LoadedModel, loadModelFolder } from "../pipelines/model-folder-node.js";
 import { createSchedulerByName, SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import { scatterPlot } from "../train/plot.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+import { LIMIT_FLAGS, MEMORY_HINT, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 export const SAMPLE_COMMAND: Command = {
   name: "sample",
@@ -67,6 +71,7 @@ export const SAMPLE_COMMAND: Command = {
       help: "images per grid row (default: number of labels given, else 8)",
     },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+    ...LIMIT_FLAGS,
   ],
   epilog: "With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.",
 };
@@ -108,6 +113,8 @@ export interface SampleSettings {
   out: string;
   nrow?: number;
   threads: number;
+  /** Memory budget in bytes for the model and the batch of samples (default: defaultMemoryLimit()). */
+  maxMemory?: number;
 }
 
 function settings(values: Record<string, FlagValue>): SampleSettings {
@@ -130,7 +137,8 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
     classLabels: values.classLabels as string[] | undefined,
     out,
     nrow: values.nrow as number | undefined,
-    threads: (values.threads as number | undefined) ?? 0,
+    threads: threadsFrom(values.threads, values),
+    maxMemory: memoryLimitFrom(values),
   };
 }
 
@@ -138,15 +146,30 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
 export async function runSample(
   s: SampleSettings,
 ): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
-  const model = await loadModelFolder(s.model);
+  const limitBytes = s.maxMemory ?? defaultMemoryLimit();
+  const model = await loadModelFolder(s.model, { maxMemory: limitBytes, memoryHint: MEMORY_HINT });
   if (!model.schedulerConfig) {
     throw new Error(`model folder ${s.model}: no scheduler/scheduler_config.json found (the noise schedule)`);
   }
+  // All samples run as one batch (doubled with guidance): refuse a batch beyond the budget up front.
+  const { numClassEmbeds } = model.denoiser;
+  const n = s.numSamples ?? s.classLabels?.length ?? model.info.numClasses ?? numClassEmbeds ?? 16;
+  const guided = numClassEmbeds !== null && model.info.nullClass !== undefined && s.guidanceScale !== 1;
+  checkMemory(estimateModel(model.denoiser.toConfig()), {
+    batch: guided ? 2 * n : n,
+    workload: "inference",
+    limitBytes,
+    source: `sampling ${n} samples from ${s.model}`,
+    hint: MEMORY_HINT,
+  });
   const labels = parseLabels(s.classLabels, model, s.numSamples);
   const nullClass = model.info.nullClass ?? null;
   const guidanceScale = s.guidanceScale ?? (labels && nullClass !== null ? 3 : 1);
   const isImage = model.denoiser.exampleShape.length === 3;
-  const scheduler = createSchedulerByName(s.sampler, { clip_sample: isImage, ...model.schedulerConfig });
+  const schedulerConfig = { clip_sample: isImage, ...model.schedulerConfig };
+  const scheduler = inFile(model.schedulerPath ?? "scheduler config", () =>
+    createSchedulerByName(s.sampler, schedulerConfig),
+  );
   const { samples, shape } = await generate({
     denoiser: model.denoiser,
     params: model.params,

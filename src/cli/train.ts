@@ -19,6 +19,7 @@ import {
 import { PRESET_NAMES } from "../train/presets.js";
 import { runTraining } from "../train/run-node.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
+import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 /**
  * The run `diffuse train` does without a dataset: about 7 minutes on 2 cores. 1200 steps is what it
@@ -154,6 +155,7 @@ export const TRAIN_COMMAND: Command = {
       help: "guidance of the grids (class-conditional; default 3)",
     },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+    ...LIMIT_FLAGS,
   ],
   epilog: [
     "Without --dataset (and no dataset in --config) it trains the built-in default: a small",
@@ -166,8 +168,8 @@ export const TRAIN_COMMAND: Command = {
 /** Flags + config file -> the partial config and run options. */
 export async function trainSettings(
   values: Record<string, FlagValue>,
-): Promise<{ partial: Partial<TrainConfig>; overwrite: boolean }> {
-  const { config: file, overwrite, ...flags } = values;
+): Promise<{ partial: Partial<TrainConfig>; overwrite: boolean; maxMemory: number }> {
+  const { config: file, overwrite, maxMemory: _, forceThreads: __, ...flags } = values;
   let fromFile: Record<string, unknown> = {};
   if (typeof file === "string") {
     const raw = await readJsonFile(file, "config file");
@@ -180,7 +182,8 @@ export async function trainSettings(
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
   const partial = merged.dataset === undefined ? { ...DEFAULT_RUN, ...merged } : merged;
   checkTrainConfigFields(partial as Record<string, unknown>, "train");
-  return { partial, overwrite: overwrite === true };
+  threadsFrom(partial.threads, values);
+  return { partial, overwrite: overwrite === true, maxMemory: memoryLimitFrom(values) };
 }
 
 export async function trainMain(argv: string[]): Promise<number> {
@@ -189,8 +192,8 @@ export async function trainMain(argv: string[]): Promise<number> {
     process.stdout.write(helpText(TRAIN_COMMAND));
     return 0;
   }
-  const { partial, overwrite } = await trainSettings(values);
-  const result = await runTraining(partial, { overwrite });
+  const { partial, overwrite, maxMemory } = await trainSettings(values);
+  const result = await runTraining(partial, { overwrite, maxMemory });
   process.stdout.write(
     `${JSON.stringify({ out: result.out, step: result.step, loss: result.loss, validLoss: result.validLoss, seconds: Math.round(result.elapsed) })}\n`,
   );

@@ -5,12 +5,15 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { readJsonFile, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
+import { inFile } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
 import { tensorToFloat32 } from "../io/safetensors_convert.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import { AutoencoderKL } from "./autoencoder-kl.js";
 import { ConfigError } from "./config-fields.js";
+import { checkMemory, estimateModel } from "./estimate.js";
+import { defaultMemoryLimit } from "./resources-node.js";
 import { UNet2DModel } from "./unet2d.js";
 
 export const CONFIG_FILE = "config.json";
@@ -49,9 +52,18 @@ export async function readWeights(dir: string, file = WEIGHTS_FILE): Promise<Par
  * Loads a diffusers model folder: the class named by config.json's `_class_name`, with its parameters
  * set from the safetensors weights (strictly: every name must match, with its shape).
  */
-export async function loadPretrained(dir: string): Promise<PretrainedModel> {
+export async function loadPretrained(dir: string, maxMemory?: number): Promise<PretrainedModel> {
   const configPath = path.join(dir, CONFIG_FILE);
-  const model = modelFromConfig(await readJsonFile(configPath, "model config"), configPath);
+  const config = await readJsonFile(configPath, "model config");
+  // The size is estimated before anything is built: a config beyond the memory limit is refused.
+  inFile(configPath, () =>
+    checkMemory(estimateModel(config), {
+      batch: 1,
+      workload: "inference",
+      limitBytes: maxMemory ?? defaultMemoryLimit(),
+    }),
+  );
+  const model = modelFromConfig(config, configPath);
   const weights = await readWeights(dir);
   try {
     model.loadStateDict(weights, { strict: true });

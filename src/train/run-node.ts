@@ -23,6 +23,7 @@ import { datasetSize, exampleShape } from "../data/types.js";
 import { writeFileAtomic } from "../io/files.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { defaultMemoryLimit } from "../models/resources-node.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
 import { createSchedulerByName } from "../pipelines/scheduler-names.js";
@@ -39,6 +40,7 @@ import { holdOut } from "./data-split.js";
 import { lineChart, scatterPlot } from "./plot.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
+import { checkRunMemory, specConfig } from "./run-limits.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
 
 export const LOG_FILE = "log.jsonl";
@@ -73,6 +75,8 @@ export interface RunOptions {
   haltAfter?: number;
   /** Replace an existing run in `out` instead of refusing to (a fresh run only). */
   overwrite?: boolean;
+  /** Memory budget in bytes for training and the sample grids (default: defaultMemoryLimit()). */
+  maxMemory?: number;
 }
 
 export interface RunResult {
@@ -188,12 +192,12 @@ export async function runTraining(
     presetForData(shape.kind === "image" ? shape : { kind: "vector" }, cond),
   );
   const meta = resumeFrom ? await readCheckpointMeta(out) : null;
+  const spec = meta ? null : modelSpecFor(preset, shape, data.numClasses, config.model);
+  const limit = options.maxMemory ?? defaultMemoryLimit();
+  checkRunMemory(config, meta ? meta.model : specConfig(spec!), preset.classConditional, limit);
   const denoiser = meta
     ? denoiserFromConfig(meta.model)
-    : denoiserFromSpec(
-        modelSpecFor(preset, shape, data.numClasses, config.model),
-        foldIn(makeKey(config.seed), INIT_DOMAIN),
-      );
+    : denoiserFromSpec(spec!, foldIn(makeKey(config.seed), INIT_DOMAIN));
   const nullClass = preset.classConditional ? data.numClasses! : null;
   const names = denoiser.module.parameterSpecs().map((s) => s.name);
   const state = resumeFrom
