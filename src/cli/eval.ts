@@ -22,6 +22,7 @@ import { readJsonFile, writeFileAtomic } from "../io/files.js";
 import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
 import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 import { runSample } from "./sample.js";
 
 export const EVAL_COMMAND: Command = {
@@ -102,6 +103,7 @@ export const EVAL_COMMAND: Command = {
     },
     { name: "nll-count", kind: "posint", value: "N", help: "--nll: test images evaluated (default 64)" },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+    ...LIMIT_FLAGS,
   ],
   epilog:
     "Metrics use the penultimate features of a small CNN trained on the dataset (assets/feature-nets);\n" +
@@ -152,6 +154,7 @@ async function sampleModel(
       guidanceScale: values.guidanceScale as number | undefined,
       out: file,
       threads: (values.threads as number | undefined) ?? 0,
+      maxMemory: memoryLimitFrom(values),
     });
   } catch (e) {
     await cleanup(); // an unloadable model (or a failed sampling) leaves no empty temporary folder
@@ -168,6 +171,8 @@ export interface EvalOutput extends EvaluateResult {
 
 /** Runs `diffuse eval` on parsed flag values; returns the report (also written to --json). */
 export async function runEval(values: Record<string, FlagValue>): Promise<EvalOutput> {
+  threadsFrom(values.threads, values);
+  memoryLimitFrom(values);
   const hasSamples = typeof values.samples === "string";
   const hasModel = typeof values.model === "string";
   if (hasSamples === hasModel) {

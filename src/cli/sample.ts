@@ -9,11 +9,14 @@ import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import { encodePng } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
+import { checkMemory, estimateModel } from "../models/estimate.js";
+import { defaultMemoryLimit } from "../models/resources-node.js";
 import { cyclicLabels } from "../pipelines/generate.js";
-import type { DiffusionPipeline } from "../pipelines/pipeline.js";
+import { type DiffusionPipeline, PIPELINE_DEFAULTS } from "../pipelines/pipeline.js";
 import { loadPipeline } from "../pipelines/pipeline-node.js";
 import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+import { LIMIT_FLAGS, MEMORY_HINT, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 export const SAMPLE_COMMAND: Command = {
   name: "sample",
@@ -67,6 +70,7 @@ export const SAMPLE_COMMAND: Command = {
       help: "images per grid row (default: number of labels given, else 8)",
     },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
+    ...LIMIT_FLAGS,
   ],
   epilog: "With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.",
 };
@@ -107,6 +111,8 @@ export interface SampleSettings {
   out: string;
   nrow?: number;
   threads: number;
+  /** Memory budget in bytes for the model and the batch of samples (default: defaultMemoryLimit()). */
+  maxMemory?: number;
 }
 
 function settings(values: Record<string, FlagValue>): SampleSettings {
@@ -129,7 +135,8 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
     classLabels: values.classLabels as string[] | undefined,
     out,
     nrow: values.nrow as number | undefined,
-    threads: (values.threads as number | undefined) ?? 0,
+    threads: threadsFrom(values.threads, values),
+    maxMemory: memoryLimitFrom(values),
   };
 }
 
@@ -137,10 +144,21 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
 export async function runSample(
   s: SampleSettings,
 ): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
+  const limitBytes = s.maxMemory ?? defaultMemoryLimit();
   // The output folder first: a bad --out fails before any sampling work.
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
-  const pipeline = await loadPipeline(s.model);
+  const pipeline = await loadPipeline(s.model, { maxMemory: limitBytes, memoryHint: MEMORY_HINT });
   const labels = parseLabels(s.classLabels, pipeline, s.numSamples);
+  // All samples run as one batch (doubled with guidance): refuse a batch beyond the budget up front.
+  const n = labels?.length ?? s.numSamples ?? PIPELINE_DEFAULTS.numSamples;
+  const guided = labels !== undefined && pipeline.info.nullClass !== undefined && s.guidanceScale !== 1;
+  checkMemory(estimateModel(pipeline.denoiser.toConfig()), {
+    batch: guided ? 2 * n : n,
+    workload: "inference",
+    limitBytes,
+    source: `sampling ${n} samples from ${s.model}`,
+    hint: MEMORY_HINT,
+  });
   const output = await pipeline.generate({
     sampler: s.sampler,
     steps: s.steps,

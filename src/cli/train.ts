@@ -19,6 +19,7 @@ import {
 import { PRESET_NAMES } from "../train/presets.js";
 import { runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
+import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 /**
  * The run `diffuse train` does without a dataset: about 7 minutes on 2 cores. 1200 steps is what it
@@ -181,6 +182,7 @@ export const TRAIN_COMMAND: Command = {
       value: "N",
       help: "stop after N consecutive steps with a NaN/Inf loss or gradient norm, each skipped (0: never; default 3)",
     },
+    ...LIMIT_FLAGS,
   ],
   epilog: [
     "Without --dataset (and no dataset in --config) it trains the built-in default: a small",
@@ -195,8 +197,8 @@ export const TRAIN_COMMAND: Command = {
 /** Flags + config file -> the partial config and run options. */
 export async function trainSettings(
   values: Record<string, FlagValue>,
-): Promise<{ partial: Partial<TrainConfig>; overwrite: boolean }> {
-  const { config: file, overwrite, ...flags } = values;
+): Promise<{ partial: Partial<TrainConfig>; overwrite: boolean; maxMemory: number }> {
+  const { config: file, overwrite, maxMemory: _, forceThreads: __, ...flags } = values;
   let fromFile: Record<string, unknown> = {};
   if (typeof file === "string") {
     const raw = await readJsonFile(file, "config file");
@@ -209,7 +211,8 @@ export async function trainSettings(
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
   const partial = merged.dataset === undefined ? { ...DEFAULT_RUN, ...merged } : merged;
   checkTrainConfigFields(partial as Record<string, unknown>, "train");
-  return { partial, overwrite: overwrite === true };
+  threadsFrom(partial.threads, values);
+  return { partial, overwrite: overwrite === true, maxMemory: memoryLimitFrom(values) };
 }
 
 export async function trainMain(argv: string[]): Promise<number> {
@@ -218,10 +221,10 @@ export async function trainMain(argv: string[]): Promise<number> {
     process.stdout.write(helpText(TRAIN_COMMAND));
     return 0;
   }
-  const { partial, overwrite } = await trainSettings(values);
+  const { partial, overwrite, maxMemory } = await trainSettings(values);
   const stop = onStopSignals();
   try {
-    const result = await runTraining(partial, { overwrite, signal: stop.signal });
+    const result = await runTraining(partial, { overwrite, maxMemory, signal: stop.signal });
     process.stdout.write(
       `${JSON.stringify({ out: result.out, step: result.step, loss: result.loss, validLoss: result.validLoss, seconds: Math.round(result.elapsed) })}\n`,
     );

@@ -2,6 +2,7 @@
  * Input checks for schedule and weight functions. Every failure names the field, the value it got
  * and what was expected, e.g. `num_train_timesteps 0 is not an integer >= 1`.
  */
+import { InputError } from "../io/input-error.js";
 
 /** Render a value for an error message: strings quoted, arrays summarised. */
 function show(value: unknown): string {
@@ -12,9 +13,16 @@ function show(value: unknown): string {
   return String(value);
 }
 
-/** Throw `<field> <value> is not <expected>`. */
+/**
+ * The most diffusion steps T a config may ask for: the schedule tables are Float64Arrays of T entries
+ * (diffusers' models use 1000; continuous-time models are evaluated on far fewer), and T = 1e9 would
+ * allocate gigabytes before any check of the sampler ran.
+ */
+export const MAX_TRAIN_TIMESTEPS = 1_000_000;
+
+/** Throw `<field> <value> is not <expected>` (an InputError naming the field). */
 export function invalid(field: string, value: unknown, expected: string): never {
-  throw new Error(`${field} ${show(value)} is not ${expected}`);
+  throw new InputError(`${field} ${show(value)} is not ${expected}`, { field });
 }
 
 /** An integer in [min, max]. */

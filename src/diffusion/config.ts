@@ -5,7 +5,7 @@
  * the value and what was expected.
  */
 
-import { invalid } from "./check.js";
+import { invalid, MAX_TRAIN_TIMESTEPS } from "./check.js";
 import { PREDICTION_TYPES } from "./parametrization.js";
 import { BETA_SCHEDULES } from "./schedules.js";
 import { TIMESTEP_SPACINGS } from "./timesteps.js";
@@ -93,7 +93,7 @@ export const betaFields = (
   betaEnd = 0.02,
   schedule: (typeof BETA_SCHEDULES)[number] = "linear",
 ) => ({
-  num_train_timesteps: { default: 1000, check: int(1) },
+  num_train_timesteps: { default: 1000, check: int(1, MAX_TRAIN_TIMESTEPS) },
   beta_start: { default: betaStart, check: num(0, 1) },
   beta_end: { default: betaEnd, check: num(0, 1) },
   beta_schedule: { default: schedule as string, check: oneOf(BETA_SCHEDULES) as FieldCheck<string> },

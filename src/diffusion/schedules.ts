@@ -17,7 +17,14 @@ import {
   tutorialCosineBetas,
   tutorialSigmoidBetas,
 } from "./beta-ramps.js";
-import { checkBoolean, checkFinite, checkInteger, checkOneOf, invalid } from "./check.js";
+import {
+  checkBoolean,
+  checkFinite,
+  checkInteger,
+  checkOneOf,
+  invalid,
+  MAX_TRAIN_TIMESTEPS,
+} from "./check.js";
 import { type Dtype, rounder } from "./float32.js";
 
 export type { Dtype } from "./float32.js";
@@ -94,6 +101,7 @@ function parseRamp(config: BetaScheduleConfig): BetaRamp {
     "num_train_timesteps",
     config.num_train_timesteps ?? DEFAULTS.num_train_timesteps,
     1,
+    MAX_TRAIN_TIMESTEPS,
   );
   if (kind === "squaredcos_cap_v2" || kind === "tutorial_cosine") return { kind, T };
   const betaStart = checkFinite("beta_start", config.beta_start ?? DEFAULTS.beta_start);

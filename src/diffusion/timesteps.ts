@@ -4,7 +4,7 @@
  * `EulerDiscreteScheduler.set_timesteps` in 0.30.3; see "Common Diffusion Noise Schedules and Sample
  * Steps are Flawed", Lin et al. 2024, Table 2). Returned in sampling order (descending).
  */
-import { checkInteger, checkOneOf } from "./check.js";
+import { checkInteger, checkOneOf, MAX_TRAIN_TIMESTEPS } from "./check.js";
 import { arange, linspace, roundHalfEven } from "./linspace.js";
 
 export const TIMESTEP_SPACINGS = ["leading", "trailing", "linspace"] as const;
@@ -36,7 +36,7 @@ export interface InferenceTimestepsOptions {
  * Rounding is NumPy's (half to even).
  */
 export function inferenceTimesteps(options: InferenceTimestepsOptions): Float64Array {
-  const T = checkInteger("numTrainTimesteps", options.numTrainTimesteps, 1);
+  const T = checkInteger("numTrainTimesteps", options.numTrainTimesteps, 1, MAX_TRAIN_TIMESTEPS);
   const n = checkInteger("numInferenceSteps", options.numInferenceSteps, 1, T);
   const spacing = checkOneOf("spacing", options.spacing ?? "leading", TIMESTEP_SPACINGS);
   const offset = checkInteger("stepsOffset", options.stepsOffset ?? 0, 0);

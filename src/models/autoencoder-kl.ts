@@ -3,6 +3,7 @@
  * autoencoder of Rombach et al. 2022, section 3): encoder -> quant_conv -> posterior N(mean, exp(logvar));
  * latent -> post_quant_conv -> decoder. Parameters carry diffusers' names; forwards are functional.
  */
+
 import { expectDim, expectRank, fail, fmtShape } from "../nn/check.js";
 import { Conv2d } from "../nn/conv.js";
 import { Module, type Params } from "../nn/module.js";
@@ -13,6 +14,7 @@ import {
   autoencoderKLConfigToJson,
   parseAutoencoderKLConfig,
 } from "./autoencoder-kl-config.js";
+import { estimateAutoencoderKL } from "./estimate.js";
 import type { ModelInitOptions } from "./unet2d.js";
 import { Decoder, type DiagonalGaussian, diagonalGaussian, Encoder, samplePosterior } from "./vae.js";
 
@@ -27,6 +29,7 @@ export class AutoencoderKL extends Module {
   constructor(config: unknown, options: ModelInitOptions = {}) {
     super("");
     const c = parseAutoencoderKLConfig(config);
+    estimateAutoencoderKL(c); // refuses a structure beyond MAX_LAYERS before building it
     this.config = c;
     this.init(options.key ?? makeKey(options.seed ?? 0));
     const half = {

@@ -18,6 +18,7 @@ import { Embedding, Linear } from "../nn/linear.js";
 import { Module, type Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import { bool, int, nullable, num, oneOf, parseConfig, REQUIRED, type Schema } from "./config-fields.js";
+import { estimateMLPDenoiser } from "./estimate.js";
 import { DIFFUSERS_VERSION } from "./unet2d-config.js";
 
 export const MLP_DENOISER_CLASS = "MLPDenoiser";
@@ -97,6 +98,7 @@ export class MLPDenoiser extends Module {
   constructor(config: MLPDenoiserConfig | Record<string, unknown>) {
     super("");
     const c = parseMLPDenoiserConfig(config);
+    estimateMLPDenoiser(c); // refuses a structure beyond MAX_LAYERS before building it
     this.config = c;
     const H = c.hidden_size;
     this.act = getActivation(c.act_fn, "act_fn");

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { makeDir } from "../io/dirs.js";
 import { readJsonFile, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
+import { inFile } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
 import { tensorToFloat32 } from "../io/safetensors_convert.js";
 import { assertFiniteParams } from "../nn/finite.js";
@@ -12,6 +13,8 @@ import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import { AutoencoderKL } from "./autoencoder-kl.js";
 import { ConfigError } from "./config-fields.js";
+import { checkMemory, estimateModel } from "./estimate.js";
+import { defaultMemoryLimit } from "./resources-node.js";
 import { TutorialUNet } from "./tutorial-unet.js";
 import { UNet2DModel } from "./unet2d.js";
 
@@ -53,9 +56,22 @@ export async function readWeights(dir: string, file = WEIGHTS_FILE): Promise<Par
  * Loads a diffusers model folder: the class named by config.json's `_class_name`, with its parameters
  * set from the safetensors weights (strictly: every name must match, with its shape).
  */
-export async function loadPretrained(dir: string, weightsFile = WEIGHTS_FILE): Promise<PretrainedModel> {
+export async function loadPretrained(
+  dir: string,
+  weightsFile = WEIGHTS_FILE,
+  maxMemory?: number,
+): Promise<PretrainedModel> {
   const configPath = path.join(dir, CONFIG_FILE);
-  const model = modelFromConfig(await readJsonFile(configPath, "model config"), configPath);
+  const config = await readJsonFile(configPath, "model config");
+  // The size is estimated before anything is built: a config beyond the memory limit is refused.
+  inFile(configPath, () =>
+    checkMemory(estimateModel(config), {
+      batch: 1,
+      workload: "inference",
+      limitBytes: maxMemory ?? defaultMemoryLimit(),
+    }),
+  );
+  const model = modelFromConfig(config, configPath);
   const weights = await readWeights(dir, weightsFile);
   try {
     model.loadStateDict(weights, { strict: true });

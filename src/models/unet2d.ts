@@ -17,6 +17,7 @@ import { GroupNorm } from "../nn/norm.js";
 import type { Key } from "../random/index.js";
 import { makeKey } from "../random/index.js";
 import * as T from "../tensor/index.js";
+import { estimateUNet2D } from "./estimate.js";
 import { DownBlock, MidBlock, type ResnetSettings, UpBlock } from "./unet2d-blocks.js";
 import { parseUNet2DConfig, type UNet2DConfig, unet2dConfigToJson } from "./unet2d-config.js";
 
@@ -44,6 +45,7 @@ export class UNet2DModel extends Module {
   constructor(config: unknown, options: ModelInitOptions = {}) {
     super("");
     const c = parseUNet2DConfig(config);
+    estimateUNet2D(c); // refuses a structure beyond MAX_LAYERS before building it
     this.config = c;
     this.init(options.key ?? makeKey(options.seed ?? 0));
     const ch = c.block_out_channels;

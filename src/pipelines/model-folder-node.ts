@@ -16,7 +16,9 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { makeDir } from "../io/dirs.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
+import { attachFile } from "../io/input-error.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { checkMemory, estimateModel } from "../models/estimate.js";
 import {
   CONFIG_FILE,
   type PretrainedModel,
@@ -24,6 +26,7 @@ import {
   savePretrained,
   WEIGHTS_FILE,
 } from "../models/pretrained-node.js";
+import { defaultMemoryLimit } from "../models/resources-node.js";
 import { DIFFUSERS_VERSION } from "../models/unet2d-config.js";
 import type { Params } from "../nn/module.js";
 import type { ModelInfo } from "./model-info.js";
@@ -39,6 +42,8 @@ export interface LoadedModel {
   params: Params;
   /** scheduler_config.json, or null for a bare model folder. */
   schedulerConfig: Record<string, unknown> | null;
+  /** Where schedulerConfig was read from (for error messages), or null. */
+  schedulerPath: string | null;
   info: ModelInfo;
 }
 
@@ -71,8 +76,22 @@ export async function saveModelFolder(
   );
 }
 
-/** Loads a bare model folder (config.json + diffusion_pytorch_model.safetensors). */
-export async function loadDenoiserFolder(dir: string): Promise<{ denoiser: Denoiser; params: Params }> {
+export interface LoadLimits {
+  /** Memory budget in bytes for the model's parameters and one example (default: defaultMemoryLimit()). */
+  maxMemory?: number;
+  /** How the user raises the budget, for the message of a refused model. */
+  memoryHint?: string;
+}
+
+/**
+ * Loads a bare model folder (config.json + diffusion_pytorch_model.safetensors). The config's size is
+ * estimated first: a model whose parameters and one example exceed `limits.maxMemory` is refused
+ * (ResourceError naming config.json) before anything is built or read.
+ */
+export async function loadDenoiserFolder(
+  dir: string,
+  limits: LoadLimits = {},
+): Promise<{ denoiser: Denoiser; params: Params }> {
   const configPath = path.join(dir, CONFIG_FILE);
   const config = (await readJsonFile(configPath, "model config")) as Record<string, unknown>;
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
@@ -80,8 +99,16 @@ export async function loadDenoiserFolder(dir: string): Promise<{ denoiser: Denoi
   }
   let denoiser: Denoiser;
   try {
+    checkMemory(estimateModel(config), {
+      batch: 1,
+      workload: "inference",
+      limitBytes: limits.maxMemory ?? defaultMemoryLimit(),
+      ...(limits.memoryHint ? { hint: limits.memoryHint } : {}),
+    });
     denoiser = denoiserFromConfig(config);
   } catch (e) {
+    const named = attachFile(e, configPath);
+    if (named !== e) throw named;
     throw new Error(`${configPath}: ${(e as Error).message}`);
   }
   const weights = await readWeights(dir);
@@ -97,7 +124,7 @@ export async function loadDenoiserFolder(dir: string): Promise<{ denoiser: Denoi
  * Loads a model for sampling: a pipeline folder (model_index.json, unet/, scheduler/) or a bare model
  * folder (config.json; its scheduler config then comes from `../scheduler` when present).
  */
-export async function loadModelFolder(dir: string): Promise<LoadedModel> {
+export async function loadModelFolder(dir: string, limits: LoadLimits = {}): Promise<LoadedModel> {
   if (!existsSync(dir)) throw new Error(`model folder ${dir} does not exist`);
   const indexPath = path.join(dir, MODEL_INDEX_FILE);
   const isPipeline = existsSync(indexPath);
@@ -113,13 +140,20 @@ export async function loadModelFolder(dir: string): Promise<LoadedModel> {
     ? ((await readJsonFile(rootIndex, "model index")) as Record<string, unknown>)
     : {};
   const modelDir = isPipeline ? path.join(dir, "unet") : dir;
-  const { denoiser, params } = await loadDenoiserFolder(modelDir);
+  const { denoiser, params } = await loadDenoiserFolder(modelDir, limits);
   const schedulerPath = path.join(root, "scheduler", SCHEDULER_CONFIG_FILE);
   const schedulerConfig = existsSync(schedulerPath)
     ? ((await readJsonFile(schedulerPath, "scheduler config")) as Record<string, unknown>)
     : null;
   const info = checkModelInfo(index._diffuse ?? {}, denoiser.numClassEmbeds, rootIndex);
-  return { dir, denoiser, params, schedulerConfig, info };
+  return {
+    dir,
+    denoiser,
+    params,
+    schedulerConfig,
+    schedulerPath: schedulerConfig ? schedulerPath : null,
+    info,
+  };
 }
 
 /**

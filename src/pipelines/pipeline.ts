@@ -15,6 +15,7 @@
  */
 import type { Scheduler } from "../diffusion/scheduler.js";
 import { type GridOptions, imageGrid, type RawImage } from "../io/image.js";
+import { inFile } from "../io/input-error.js";
 import { scatterPlot } from "../io/plot.js";
 import { encodePngAsync } from "../io/png-encode.js";
 import { parseSafetensors } from "../io/safetensors.js";
@@ -43,6 +44,8 @@ export interface PipelineParts {
   /** The scheduler_config.json of the model (its training noise schedule and prediction type). */
   schedulerConfig: Record<string, unknown>;
   info?: ModelInfo;
+  /** Where the scheduler config came from (a file path), named in its errors. */
+  schedulerSource?: string;
 }
 
 /** The contents of a model folder, already read (e.g. fetched in a browser). */
@@ -123,8 +126,10 @@ export class DiffusionPipeline {
   readonly params: Params;
   readonly schedulerConfig: Record<string, unknown>;
   readonly info: ModelInfo;
+  readonly schedulerSource: string | undefined;
 
   constructor(parts: PipelineParts) {
+    this.schedulerSource = parts.schedulerSource;
     this.denoiser = parts.denoiser;
     this.params = parts.params;
     this.schedulerConfig = parts.schedulerConfig;
@@ -160,7 +165,9 @@ export class DiffusionPipeline {
    * when it sets the field.
    */
   scheduler(name: string = PIPELINE_DEFAULTS.sampler): Scheduler {
-    return createSchedulerByName(name, { clip_sample: this.isImage, ...this.schedulerConfig });
+    const config = { clip_sample: this.isImage, ...this.schedulerConfig };
+    const make = () => createSchedulerByName(name, config);
+    return this.schedulerSource === undefined ? make() : inFile(this.schedulerSource, make);
   }
 
   get isImage(): boolean {

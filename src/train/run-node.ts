@@ -36,6 +36,7 @@ import { writeFileAtomic } from "../io/files.js";
 import { lineChart, scatterPlot } from "../io/plot.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { defaultMemoryLimit } from "../models/resources-node.js";
 import { NonFiniteError } from "../nn/finite.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
@@ -52,6 +53,7 @@ import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type Trai
 import { holdOut } from "./data-split.js";
 import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
+import { checkRunMemory, specConfig } from "./run-limits.js";
 import { LOG_FILE, readLog, truncateLog } from "./run-log-node.js";
 import { checkBadSteps, DivergedError, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
@@ -98,6 +100,8 @@ export interface RunOptions {
    * The abort reason names the signal ("SIGINT", "SIGTERM"; it sets the exit code).
    */
   signal?: AbortSignal;
+  /** Memory budget in bytes for training and the sample grids (default: defaultMemoryLimit()). */
+  maxMemory?: number;
 }
 
 export interface RunResult {
@@ -192,12 +196,12 @@ export async function runTraining(
   );
   checkSampler(config, data.train.kind === "image");
   const meta = resumeFrom ? await readCheckpointMeta(out) : null;
+  const spec = meta ? null : modelSpecFor(preset, shape, data.numClasses, config.model);
+  const limit = options.maxMemory ?? defaultMemoryLimit();
+  checkRunMemory(config, meta ? meta.model : specConfig(spec!), preset.classConditional, limit);
   const denoiser = meta
     ? denoiserFromConfig(meta.model)
-    : denoiserFromSpec(
-        modelSpecFor(preset, shape, data.numClasses, config.model),
-        foldIn(makeKey(config.seed), INIT_DOMAIN),
-      );
+    : denoiserFromSpec(spec!, foldIn(makeKey(config.seed), INIT_DOMAIN));
   const nullClass = preset.classConditional ? data.numClasses! : null;
   const names = denoiser.module.parameterSpecs().map((s) => s.name);
   const state = resumeFrom

@@ -42,7 +42,11 @@ describe("scheduler construction", () => {
       { variance_type: "fixed_large_log" },
       /^variance_type "fixed_large_log" is not usable for sampling/,
     ],
-    ["DDPMScheduler", { num_train_timesteps: 0 }, /^num_train_timesteps 0 is not an integer >= 1$/],
+    [
+      "DDPMScheduler",
+      { num_train_timesteps: 0 },
+      /^num_train_timesteps 0 is not an integer in \[1, 1000000\]$/,
+    ],
     [
       "PNDMScheduler",
       { prediction_type: "sample" },

@@ -243,10 +243,10 @@ describe("errors name the field, the value and what was expected", () => {
       'beta_schedule "foo" is not one of linear, scaled_linear, squaredcos_cap_v2, sigmoid, tutorial_cosine, tutorial_sigmoid',
     );
     expect(() => betasFor({ num_train_timesteps: 0 })).toThrow(
-      "num_train_timesteps 0 is not an integer >= 1",
+      "num_train_timesteps 0 is not an integer in [1, 1000000]",
     );
     expect(() => betasFor({ num_train_timesteps: 2.5 })).toThrow(
-      "num_train_timesteps 2.5 is not an integer >= 1",
+      "num_train_timesteps 2.5 is not an integer in [1, 1000000]",
     );
     expect(() => betasFor({ beta_start: 0.02, beta_end: 0.01 })).toThrow(
       "beta_end 0.01 is not greater than beta_start (0.02)",

@@ -9,7 +9,7 @@
  * The model timestep is 250 log(sigma) (diffusers `sigma_to_t`).
  */
 import * as T from "../../tensor/index.js";
-import { invalid } from "../check.js";
+import { invalid, MAX_TRAIN_TIMESTEPS } from "../check.js";
 import { lincomb, perBatch } from "../combine.js";
 import { bool, type ConfigSpec, int, num, parseConfig } from "../config.js";
 import { linspace } from "../linspace.js";
@@ -27,7 +27,7 @@ export interface CMStochasticIterativeConfig {
 }
 
 const SPEC: ConfigSpec<CMStochasticIterativeConfig> = {
-  num_train_timesteps: { default: 40, check: int(2) },
+  num_train_timesteps: { default: 40, check: int(2, MAX_TRAIN_TIMESTEPS) },
   sigma_min: { default: 0.002, check: num(Number.MIN_VALUE) },
   sigma_max: { default: 80.0, check: num(Number.MIN_VALUE) },
   sigma_data: { default: 0.5, check: num(Number.MIN_VALUE) },

@@ -6,7 +6,7 @@
  * and again to the inference grid, exactly as that release does; timesteps are 1000 s.
  */
 import * as T from "../../tensor/index.js";
-import { invalid } from "../check.js";
+import { invalid, MAX_TRAIN_TIMESTEPS } from "../check.js";
 import { perBatch } from "../combine.js";
 import { bool, type ConfigSpec, int, num, parseConfig } from "../config.js";
 import { linspace } from "../linspace.js";
@@ -24,7 +24,7 @@ export interface FlowMatchEulerConfig {
 }
 
 const SPEC: ConfigSpec<FlowMatchEulerConfig> = {
-  num_train_timesteps: { default: 1000, check: int(1) },
+  num_train_timesteps: { default: 1000, check: int(1, MAX_TRAIN_TIMESTEPS) },
   shift: { default: 1.0, check: num(Number.MIN_VALUE) },
   use_dynamic_shifting: { default: false, check: bool },
   base_shift: { default: 0.5, check: num() },
