@@ -43,10 +43,41 @@ export { makeTrainStep, NO_EMA, type TrainStep, type TrainStepOptions } from "./
 
 // (schedulerFromConfig, diffusers' from_config, joins here: see issue 8.)
 
+// Types that the signatures above mention.
+export type { CsvOptions, CsvRecord } from "./data/csv.js";
+export type { FolderOptions } from "./data/folder.js";
+export type { IdxArray } from "./data/idx.js";
+export type { IdxDatasetOptions } from "./data/mnist.js";
+export type { TwemojiOptions } from "./data/twemoji.js";
+export type { ZipcodesOptions } from "./data/zipcodes.js";
+export type { ScoreWithSpread } from "./eval/classifier.js";
+export type { Extracted, ExtractOptions } from "./eval/extract.js";
+export { extractFeatures } from "./eval/extract.js";
+export { FeatureNet, type FeatureNetConfig, type FeatureNetOutput } from "./eval/feature-net.js";
+export type { NearestTwo } from "./eval/knn.js";
+export type { Eigen, Square } from "./eval/linalg.js";
 // Metrics on features (FID, KID, precision/recall, ...), as `diffuse eval` computes them.
 export { type SampleQualityReport, sampleQuality } from "./eval/metrics.js";
 // Images and files that need no file system.
 export { type GridOptions, imageGrid, type RawImage, toByte } from "./io/image.js";
+export type { Bounds, ScatterOptions } from "./io/plot.js";
 export { scatterPlot } from "./io/plot.js";
+export type { Deflate } from "./io/png-encode.js";
 export { encodePngAsync, encodePngWith, PngError } from "./io/png-encode.js";
+export type { ParsedSafetensors, StArrayFor, StDType, StTensor, StTensors } from "./io/safetensors.js";
 export { parseSafetensors, SafetensorsError, serializeSafetensors } from "./io/safetensors.js";
+export type {
+  OnnxOptimizationLevel,
+  OrtLike,
+  OrtSessionLike,
+  OrtSessionOptions,
+  OrtTensorLike,
+} from "./onnx/runtime.js";
+export type { Aval } from "./tensor/aval.js";
+export type { LoweredModel } from "./tensor/graph-to-onnx.js";
+export type { Pair } from "./tensor/primitives.js";
+export type { TraceGraph, TraceNode } from "./tensor/trace.js";
+export type { TrainConfig } from "./train/config.js";
+export type { LossKind, Weighting } from "./train/losses.js";
+export type { ProgressSink } from "./train/progress.js";
+export type { GradAccumulator, LossFn, MaybeEma, TrainStepResult } from "./train/step.js";

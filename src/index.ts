@@ -9,12 +9,22 @@ setDefaultRuntime(nodeOrt);
 
 export * from "./core.js";
 export * as data from "./data/index.js";
+// Types that the signatures above mention.
+export type {
+  EvaluateOptions,
+  EvaluateResult,
+  MemorizationSpace,
+  SamplesInput,
+} from "./eval/evaluate-node.js";
 export { evaluateSamples, randomImages } from "./eval/evaluate-node.js";
-export { extractFeatures } from "./eval/extract.js";
+export type { LoadedFeatureNet } from "./eval/feature-net-node.js";
 export { loadFeatureNet } from "./eval/feature-net-node.js";
 export * as io from "./io/files.js";
 export { decodePng, encodePng } from "./io/png.js";
+export type { PretrainedModel } from "./models/pretrained-node.js";
 export { loadPretrained, loadPretrainedAs, savePretrained } from "./models/pretrained-node.js";
+export type { LoadedModel } from "./pipelines/model-folder-node.js";
 export { loadModelFolder, saveModelFolder } from "./pipelines/model-folder-node.js";
 export { loadPipeline } from "./pipelines/pipeline-node.js";
+export type { RunOptions, RunResult } from "./train/run-node.js";
 export { runTraining } from "./train/run-node.js";

@@ -14,4 +14,27 @@ describe("the package's Node entry", () => {
     expect(typeof diffuse.data.loadDataset).toBe("function");
     expect(typeof diffuse.runTraining).toBe("function");
   });
+
+  it("exports the library API of issue 8 by name", () => {
+    for (const f of [
+      diffuse.loadPipeline,
+      diffuse.DiffusionPipeline,
+      diffuse.generate,
+      diffuse.createSchedulerByName,
+      diffuse.encodePng,
+      diffuse.encodePngAsync,
+      diffuse.decodePng,
+      diffuse.diffusionLoss,
+      diffuse.lossTables,
+      diffuse.drawLossInputs,
+      diffuse.makeTrainStep,
+      diffuse.sampleQuality,
+      diffuse.metrics.fid,
+      diffuse.loadPretrainedAs,
+      diffuse.wrapDenoiser,
+    ]) {
+      expect(typeof f).toBe("function");
+    }
+    expect(diffuse.SAMPLER_NAMES).toContain("dpmsolver++");
+  });
 });
