@@ -34,7 +34,10 @@ import { type SampleQualityReport, sampleQuality } from "../src/eval/metrics.js"
 import { nodeOrt } from "../src/onnx/node.js";
 import { cyclicLabels, generate } from "../src/pipelines/generate.js";
 import { type LoadedModel, loadModelFolder } from "../src/pipelines/model-folder-node.js";
-import { createSchedulerByName, SAMPLER_NAMES } from "../src/pipelines/scheduler-names.js";
+import {
+  createSchedulerByName,
+  SCHEDULER_SAMPLER_NAMES as SAMPLER_NAMES,
+} from "../src/pipelines/samplers.js";
 import * as T from "../src/tensor/index.js";
 import type { TrainConfig } from "../src/train/config.js";
 import { readLog, runTraining } from "../src/train/run-node.js";

@@ -1,5 +1,6 @@
 /** The browser-safe core of diffuse (no Node-only API). */
 export * as diffusion from "./diffusion/index.js";
+export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
 export * as models from "./models/index.js";
 export { MLPDenoiser } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
@@ -8,3 +9,4 @@ export * as T from "./tensor/index.js";
 export { compile, grad, setDefaultRuntime, Tensor, valueAndGrad } from "./tensor/index.js";
 export * as optim from "./train/optim/index.js";
 export { makeTrainStep } from "./train/step.js";
+export { setWarn, type WarnFn } from "./util/warn.js";

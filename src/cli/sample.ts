@@ -6,12 +6,14 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { VARIANCE_TYPES } from "../diffusion/schedulers/ddpm.js";
+import { TIMESTEP_SPACINGS } from "../diffusion/timesteps.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type LoadedModel, loadModelFolder } from "../pipelines/model-folder-node.js";
-import { createSchedulerByName, SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
+import { checkSamplerSpec, type SamplerSpec, samplerHelp } from "../pipelines/samplers.js";
 import { scatterPlot } from "../train/plot.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 
@@ -31,8 +33,28 @@ export const SAMPLE_COMMAND: Command = {
       name: "sampler",
       kind: "string",
       value: "NAME",
-      help: "sampler (default dpmsolver++)",
-      choices: SAMPLER_NAMES,
+      help: "sampler (default dpmsolver++; see the list below; diffusers class names work too)",
+    },
+    { name: "eta", kind: "number", value: "ETA", help: "ddim: eta (0 deterministic, 1 DDPM-like)" },
+    {
+      name: "variance-type",
+      kind: "string",
+      value: "NAME",
+      help: "ddpm: variance of each step",
+      choices: VARIANCE_TYPES,
+    },
+    {
+      name: "timestep-spacing",
+      kind: "string",
+      value: "NAME",
+      help: "scheduler samplers: timestep spacing (default: the model's, else leading)",
+      choices: TIMESTEP_SPACINGS,
+    },
+    {
+      name: "snr",
+      kind: "number",
+      value: "R",
+      help: "pc: the Langevin corrector's signal-to-noise ratio (0.16)",
     },
     { name: "steps", kind: "posint", value: "N", help: "sampling steps (default 20)" },
     {
@@ -68,7 +90,7 @@ export const SAMPLE_COMMAND: Command = {
     },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
   ],
-  epilog: "With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.",
+  epilog: `With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.\n\nsamplers:\n${samplerHelp()}`,
 };
 
 function parseLabels(
@@ -99,7 +121,7 @@ function parseLabels(
 
 export interface SampleSettings {
   model: string;
-  sampler: string;
+  sampler: string | SamplerSpec;
   steps: number;
   numSamples?: number;
   seed: number;
@@ -108,6 +130,21 @@ export interface SampleSettings {
   out: string;
   nrow?: number;
   threads: number;
+}
+
+/** --sampler and its settings (each checked against the sampler by resolveSampler). */
+function samplerSpec(values: Record<string, FlagValue>): SamplerSpec {
+  const spec: SamplerSpec = { name: (values.sampler as string | undefined) ?? "dpmsolver++" };
+  if (values.eta !== undefined) spec.eta = values.eta as number;
+  if (values.varianceType !== undefined) spec.varianceType = values.varianceType as string;
+  if (values.timestepSpacing !== undefined) spec.timestepSpacing = values.timestepSpacing as string;
+  if (values.snr !== undefined) spec.snr = values.snr as number;
+  try {
+    spec.name = checkSamplerSpec(spec);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
+  return spec;
 }
 
 function settings(values: Record<string, FlagValue>): SampleSettings {
@@ -122,7 +159,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
   }
   return {
     model: values.model,
-    sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
+    sampler: samplerSpec(values),
     steps: (values.steps as number | undefined) ?? 20,
     numSamples: values.numSamples as number | undefined,
     seed: (values.seed as number | undefined) ?? 0,
@@ -137,7 +174,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
 /** Samples per the settings and writes `s.out`; returns what was written. */
 export async function runSample(
   s: SampleSettings,
-): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
+): Promise<{ out: string; shape: number[]; labels?: Int32Array; sampler: string; nfe: number }> {
   const model = await loadModelFolder(s.model);
   if (!model.schedulerConfig) {
     throw new Error(`model folder ${s.model}: no scheduler/scheduler_config.json found (the noise schedule)`);
@@ -146,11 +183,11 @@ export async function runSample(
   const nullClass = model.info.nullClass ?? null;
   const guidanceScale = s.guidanceScale ?? (labels && nullClass !== null ? 3 : 1);
   const isImage = model.denoiser.exampleShape.length === 3;
-  const scheduler = createSchedulerByName(s.sampler, { clip_sample: isImage, ...model.schedulerConfig });
-  const { samples, shape } = await generate({
+  const { samples, shape, sampler, nfe } = await generate({
     denoiser: model.denoiser,
     params: model.params,
-    scheduler,
+    sampler: s.sampler,
+    schedulerConfig: model.schedulerConfig,
     steps: s.steps,
     numSamples: labels?.length ?? s.numSamples ?? 16,
     seed: s.seed,
@@ -171,7 +208,7 @@ export async function runSample(
       : scatterPlot(samples, shape[1]!);
     await writeFileAtomic(s.out, encodePng(image));
   }
-  return { out: s.out, shape, ...(labels ? { labels } : {}) };
+  return { out: s.out, shape, ...(labels ? { labels } : {}), sampler, nfe };
 }
 
 export async function sampleMain(argv: string[]): Promise<number> {
@@ -182,7 +219,7 @@ export async function sampleMain(argv: string[]): Promise<number> {
   }
   const r = await runSample(settings(values));
   process.stdout.write(
-    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}) })}\n`,
+    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}), sampler: r.sampler, nfe: r.nfe })}\n`,
   );
   return 0;
 }

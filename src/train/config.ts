@@ -4,12 +4,14 @@
  * boundary. Errors name the field, the value and what was expected. Browser-safe.
  */
 import { PREDICTION_TYPES, type PredictionType } from "../diffusion/loss-weights.js";
+import { BETA_SCHEDULES } from "../diffusion/schedules.js";
 import { getPreset, PRESET_NAMES, type Preset } from "./presets.js";
 
 export const LOSS_KINDS = ["l2", "l1", "huber"] as const;
 export const WEIGHTINGS = ["none", "min-snr", "vlb"] as const;
 export const LR_SCHEDULES = ["cosine", "constant"] as const;
-export const BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"] as const;
+/** Every noise schedule of diffusion/schedules.ts: diffusers' and the tutorial's (tutorial_cosine, ...). */
+export { BETA_SCHEDULES };
 
 export interface TrainConfig {
   /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */

@@ -25,7 +25,7 @@ import { encodePng, imageGrid } from "../io/png.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
-import { createSchedulerByName } from "../pipelines/scheduler-names.js";
+import { createSchedulerByName } from "../pipelines/samplers.js";
 import { foldIn, makeKey } from "../random/index.js";
 import {
   checkpointPath,
