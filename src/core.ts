@@ -4,6 +4,13 @@ export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
 export * as models from "./models/index.js";
 export { MLPDenoiser } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
+export {
+  canonicalSamplerName,
+  createSchedulerByName,
+  resolveSampler,
+  SAMPLER_NAMES,
+  type SamplerSpec,
+} from "./pipelines/samplers.js";
 export * as random from "./random/index.js";
 export * as T from "./tensor/index.js";
 export { compile, grad, setDefaultRuntime, Tensor, valueAndGrad } from "./tensor/index.js";

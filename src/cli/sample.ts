@@ -21,7 +21,7 @@ export const SAMPLE_COMMAND: Command = {
   name: "sample",
   summary: "draw samples from a trained model",
   usage:
-    "diffuse sample --model DIR [--sampler NAME] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--class-labels 0,1,...] [--out FILE]",
+    "diffuse sample --model DIR [--sampler NAME] [--eta E] [--variance-type T] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--class-labels 0,1,...] [--out FILE]",
   flags: [
     {
       name: "model",

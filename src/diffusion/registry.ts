@@ -46,6 +46,9 @@ const ALIASES: Record<string, string> = {
   euler_ancestral: "EulerAncestralDiscreteScheduler",
   heun: "HeunDiscreteScheduler",
   dpm_multistep: "DPMSolverMultistepScheduler",
+  // The CLI's name (its default algorithm_type is dpmsolver++); "dpmsolver" (noise prediction) is a
+  // sampler of pipelines/samplers.ts, which sets algorithm_type as well.
+  "dpmsolver++": "DPMSolverMultistepScheduler",
   dpm_singlestep: "DPMSolverSinglestepScheduler",
   unipc: "UniPCMultistepScheduler",
   flow_match_euler: "FlowMatchEulerDiscreteScheduler",

@@ -95,6 +95,13 @@ describe("schedulerFromConfig", () => {
     expect(s.config.beta_end).toBe(0.02);
   });
 
+  it("the CLI's dpmsolver++ is a registry name too", () => {
+    expect(createScheduler("dpmsolver++").className).toBe("DPMSolverMultistepScheduler");
+    expect(schedulerFromConfig("dpmsolver++", savedDDPM, { warn: () => {} }).config.algorithm_type).toBe(
+      "dpmsolver++",
+    );
+  });
+
   it("names the closest scheduler for a misspelled class", () => {
     expect(() => schedulerFromConfig("DDIMSchedular", {})).toThrow(/did you mean "DDIMScheduler"/);
   });

@@ -16,6 +16,9 @@ import {
 } from "../../src/pipelines/samplers.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
+import { TRAIN_DEFAULTS, type TrainConfig } from "../../src/train/config.js";
+import { PRESETS } from "../../src/train/presets.js";
+import { schedulerConfigFor } from "../../src/train/trainer.js";
 import { setWarn } from "../../src/util/warn.js";
 
 beforeAll(() => T.setDefaultRuntime(nodeOrt));
@@ -151,6 +154,29 @@ describe("safety warnings", () => {
       warn: (m) => warnings.push(m),
     });
     expect(warnings.join("\n")).toMatch(/clip_sample is on.*data are vectors.*"clip_sample": false/);
+  });
+
+  it("the MLP presets' saved scheduler configs sample with every sampler without a warning", async () => {
+    for (const preset of PRESETS.filter((p) => p.model.kind === "mlp")) {
+      const config = { ...TRAIN_DEFAULTS, ...preset.training } as TrainConfig;
+      const saved = schedulerConfigFor(config, false); // what run-node saves for vector data
+      expect(saved.clip_sample).toBe(false);
+      for (const name of SAMPLER_NAMES.filter((n) => n !== "flow_match_euler" && n !== "consistency")) {
+        const warnings: string[] = [];
+        const r = await generate({
+          denoiser: mlp,
+          params,
+          sampler: name,
+          schedulerConfig: saved,
+          steps: name === "pc" ? 25 : config.samplerSteps,
+          numSamples: 2,
+          seed: 0,
+          warn: (m) => warnings.push(m),
+        });
+        expect(warnings, `${preset.name} ${name}`).toEqual([]);
+        expect(r.samples.every(Number.isFinite), `${preset.name} ${name}`).toBe(true);
+      }
+    }
   });
 
   it("the saved vector config does not warn with any scheduler sampler", async () => {
