@@ -210,5 +210,24 @@ describe("safety warnings", () => {
     const ok = createSchedulerByName("dpmsolver++", { beta_schedule: "squaredcos_cap_v2" });
     ok.setTimesteps(20);
     expect(warnTinyFirstAlphaBar(ok, () => {})).toBe(false);
+    // Every VP sampler amplifies the first step's error alike (Euler too); v_prediction does not warn.
+    for (const name of ["euler", "ddim", "unipc"]) {
+      const e = createSchedulerByName(name, {
+        beta_schedule: "squaredcos_cap_v2",
+        timestep_spacing: "linspace",
+      });
+      e.setTimesteps(20);
+      expect(
+        warnTinyFirstAlphaBar(e, () => {}),
+        name,
+      ).toBe(true);
+    }
+    const v = createSchedulerByName("ddim", {
+      beta_schedule: "squaredcos_cap_v2",
+      timestep_spacing: "linspace",
+      prediction_type: "v_prediction",
+    });
+    v.setTimesteps(20);
+    expect(warnTinyFirstAlphaBar(v, () => {})).toBe(false);
   });
 });
