@@ -104,6 +104,11 @@ export class Tensor implements Aval {
     };
     return `Tensor(${nest(0)}, ${kind})`;
   }
+
+  /** Node's console.log / util.inspect show the same text (Symbol.for is standard: browser-safe). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }
 
 /** The most values `Tensor.toString()` prints (PyTorch summarises above 1000; we keep lines short). */

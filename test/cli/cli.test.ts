@@ -61,6 +61,26 @@ describe("usage errors exit with 2 and a named error, without a stack trace", ()
   });
 });
 
+describe("--model JSON is typed by the user: unknown keys fail", () => {
+  it("a misspelled MLP field names the right one", async () => {
+    const argv = [
+      "train",
+      "--dataset",
+      "moons",
+      "--limit",
+      "64",
+      "--steps",
+      "1",
+      "--model",
+      '{"hiden_size":8}',
+    ];
+    expect(await main([...argv, "--out", path.join(root, "typo")])).not.toBe(0);
+    expect(stderr()).toMatch(
+      /MLPDenoiser config: unknown field "hiden_size" \(did you mean "hidden_size"\?\)/,
+    );
+  });
+});
+
 describe("bad files exit with 1 and a named error", () => {
   it("a missing model folder", async () => {
     expect(await main(["info", "--model", path.join(root, "nope")])).toBe(1);

@@ -52,6 +52,11 @@ describe("Tensor.toString", () => {
     expect(String(T.tensor([1 / 3], [1]))).toBe("Tensor([0.3333], [1], float32)");
   });
 
+  it("is what Node's util.inspect (console.log) shows", async () => {
+    const { inspect } = await import("node:util");
+    expect(inspect(T.tensor([1, 2], [2]))).toBe("Tensor([1, 2], [2], float32)");
+  });
+
   it("shows only shape and dtype for big tensors", () => {
     expect(String(T.zeros([100, 100]))).toBe("Tensor([100, 100], float32)");
   });
