@@ -56,7 +56,12 @@ export const SAMPLE_COMMAND: Command = {
       value: "R",
       help: "pc: the Langevin corrector's signal-to-noise ratio (0.16)",
     },
-    { name: "steps", kind: "posint", value: "N", help: "sampling steps (default 20)" },
+    {
+      name: "steps",
+      kind: "posint",
+      value: "N",
+      help: "sampling steps (default 20; pf_ode is adaptive and ignores it)",
+    },
     {
       name: "num-samples",
       kind: "posint",
