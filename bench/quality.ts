@@ -35,7 +35,7 @@ import { nodeOrt } from "../src/onnx/node.js";
 import { cyclicLabels } from "../src/pipelines/generate.js";
 import type { DiffusionPipeline } from "../src/pipelines/pipeline.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
-import { SAMPLER_NAMES } from "../src/pipelines/scheduler-names.js";
+import { SCHEDULER_SAMPLER_NAMES as SAMPLER_NAMES } from "../src/pipelines/samplers.js";
 import * as T from "../src/tensor/index.js";
 import type { TrainConfig } from "../src/train/config.js";
 import { readLog, runTraining } from "../src/train/run-node.js";

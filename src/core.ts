@@ -7,6 +7,7 @@
 
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
+export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
 export * as metrics from "./eval/metrics.js";
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
@@ -24,7 +25,13 @@ export {
   PipelineOutput,
   type PipelineParts,
 } from "./pipelines/pipeline.js";
-export { createSchedulerByName, SAMPLER_NAMES } from "./pipelines/scheduler-names.js";
+export {
+  canonicalSamplerName,
+  createSchedulerByName,
+  resolveSampler,
+  SAMPLER_NAMES,
+  type SamplerSpec,
+} from "./pipelines/samplers.js";
 export * as random from "./random/index.js";
 export * as T from "./tensor/index.js";
 // Tensors, gradients, compilation.
@@ -81,3 +88,4 @@ export type { TrainConfig } from "./train/config.js";
 export type { LossKind, Weighting } from "./train/losses.js";
 export type { ProgressSink } from "./train/progress.js";
 export type { GradAccumulator, LossFn, MaybeEma, TrainStepResult } from "./train/step.js";
+export { setWarn, type WarnFn } from "./util/warn.js";

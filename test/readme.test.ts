@@ -10,34 +10,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { tsSnippets } from "./markdown-snippets.js";
 
 const repo = process.cwd();
 const dir = path.join(repo, ".snippets");
-
-export interface Snippet {
-  heading: string;
-  code: string;
-  expect?: RegExp;
-}
-
-/** The ```ts blocks of a markdown text, with the heading above each and its expect comment. */
-export function snippets(markdown: string): Snippet[] {
-  const out: Snippet[] = [];
-  let heading = "";
-  const lines = markdown.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.startsWith("#")) heading = line.replace(/^#+\s*/, "");
-    if (line.trim() !== "```ts") continue;
-    const end = lines.indexOf("```", i + 1);
-    if (end < 0) throw new Error(`README.md:${i + 1}: unclosed code block`);
-    const code = lines.slice(i + 1, end).join("\n");
-    const next = /^<!-- expect: (.*) -->$/.exec(lines[end + 1] ?? "");
-    out.push({ heading, code, ...(next ? { expect: new RegExp(next[1]!.replaceAll("\\n", "\n")) } : {}) });
-    i = end;
-  }
-  return out;
-}
 
 function run(args: string[], cwd: string): string {
   try {
@@ -48,7 +24,7 @@ function run(args: string[], cwd: string): string {
   }
 }
 
-const blocks = snippets(readFileSync(path.join(repo, "README.md"), "utf8"));
+const blocks = tsSnippets(readFileSync(path.join(repo, "README.md"), "utf8"), "README.md");
 const work = mkdtempSync(path.join(tmpdir(), "diffuse-readme-"));
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir);

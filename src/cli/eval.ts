@@ -20,7 +20,7 @@ import { evaluateNll, type NllReport } from "../eval/nll.js";
 import { formatReport } from "../eval/report.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
 import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
-import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
+import { SCHEDULER_SAMPLER_NAMES } from "../pipelines/samplers.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 import { runSample } from "./sample.js";
@@ -48,7 +48,7 @@ export const EVAL_COMMAND: Command = {
       kind: "string",
       value: "NAME",
       help: "--model: sampler (default dpmsolver++)",
-      choices: SAMPLER_NAMES,
+      choices: SCHEDULER_SAMPLER_NAMES,
     },
     { name: "steps", kind: "posint", value: "N", help: "--model: sampling steps (default 20)" },
     { name: "num-samples", kind: "posint", value: "N", help: "--model: number of samples (default 1000)" },

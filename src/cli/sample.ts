@@ -5,6 +5,8 @@
  * or [N, D] (vectors, model space), plus `labels` (I32 [N]) for a class-conditional model.
  */
 import path from "node:path";
+import { VARIANCE_TYPES } from "../diffusion/schedulers/ddpm.js";
+import { TIMESTEP_SPACINGS } from "../diffusion/timesteps.js";
 import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import { encodePng } from "../io/png.js";
@@ -14,7 +16,7 @@ import { defaultMemoryLimit } from "../models/resources-node.js";
 import { cyclicLabels } from "../pipelines/generate.js";
 import { type DiffusionPipeline, PIPELINE_DEFAULTS } from "../pipelines/pipeline.js";
 import { loadPipeline } from "../pipelines/pipeline-node.js";
-import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
+import { checkSamplerSpec, type SamplerSpec, samplerHelp } from "../pipelines/samplers.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { LIMIT_FLAGS, MEMORY_HINT, memoryLimitFrom, threadsFrom } from "./limits.js";
 
@@ -22,7 +24,7 @@ export const SAMPLE_COMMAND: Command = {
   name: "sample",
   summary: "draw samples from a trained model",
   usage:
-    "diffuse sample --model DIR [--sampler NAME] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--class-labels 0,1,...] [--out FILE]",
+    "diffuse sample --model DIR [--sampler NAME] [--eta E] [--variance-type T] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--class-labels 0,1,...] [--out FILE]",
   flags: [
     {
       name: "model",
@@ -34,10 +36,35 @@ export const SAMPLE_COMMAND: Command = {
       name: "sampler",
       kind: "string",
       value: "NAME",
-      help: "sampler (default dpmsolver++)",
-      choices: SAMPLER_NAMES,
+      help: "sampler (default dpmsolver++; see the list below; diffusers class names work too)",
     },
-    { name: "steps", kind: "posint", value: "N", help: "sampling steps (default 20)" },
+    { name: "eta", kind: "number", value: "ETA", help: "ddim: eta (0 deterministic, 1 DDPM-like)" },
+    {
+      name: "variance-type",
+      kind: "string",
+      value: "NAME",
+      help: "ddpm: variance of each step",
+      choices: VARIANCE_TYPES,
+    },
+    {
+      name: "timestep-spacing",
+      kind: "string",
+      value: "NAME",
+      help: "scheduler samplers: timestep spacing (default: the model's, else leading)",
+      choices: TIMESTEP_SPACINGS,
+    },
+    {
+      name: "snr",
+      kind: "number",
+      value: "R",
+      help: "pc: the Langevin corrector's signal-to-noise ratio (0.16)",
+    },
+    {
+      name: "steps",
+      kind: "posint",
+      value: "N",
+      help: "sampling steps (default 20; pf_ode is adaptive and ignores it)",
+    },
     {
       name: "num-samples",
       kind: "posint",
@@ -72,7 +99,7 @@ export const SAMPLE_COMMAND: Command = {
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
     ...LIMIT_FLAGS,
   ],
-  epilog: "With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.",
+  epilog: `With guidance, each step evaluates eps_uncond + w (eps_cond - eps_uncond) in one batched call.\n\nsamplers:\n${samplerHelp()}`,
 };
 
 function parseLabels(
@@ -102,7 +129,7 @@ function parseLabels(
 
 export interface SampleSettings {
   model: string;
-  sampler: string;
+  sampler: string | SamplerSpec;
   steps: number;
   numSamples?: number;
   seed: number;
@@ -113,6 +140,21 @@ export interface SampleSettings {
   threads: number;
   /** Memory budget in bytes for the model and the batch of samples (default: defaultMemoryLimit()). */
   maxMemory?: number;
+}
+
+/** --sampler and its settings (each checked against the sampler by resolveSampler). */
+function samplerSpec(values: Record<string, FlagValue>): SamplerSpec {
+  const spec: SamplerSpec = { name: (values.sampler as string | undefined) ?? "dpmsolver++" };
+  if (values.eta !== undefined) spec.eta = values.eta as number;
+  if (values.varianceType !== undefined) spec.varianceType = values.varianceType as string;
+  if (values.timestepSpacing !== undefined) spec.timestepSpacing = values.timestepSpacing as string;
+  if (values.snr !== undefined) spec.snr = values.snr as number;
+  try {
+    spec.name = checkSamplerSpec(spec);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
+  return spec;
 }
 
 function settings(values: Record<string, FlagValue>): SampleSettings {
@@ -127,7 +169,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
   }
   return {
     model: values.model,
-    sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
+    sampler: samplerSpec(values),
     steps: (values.steps as number | undefined) ?? 20,
     numSamples: values.numSamples as number | undefined,
     seed: (values.seed as number | undefined) ?? 0,
@@ -143,7 +185,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
 /** Samples per the settings and writes `s.out`; returns what was written. */
 export async function runSample(
   s: SampleSettings,
-): Promise<{ out: string; shape: number[]; labels?: Int32Array }> {
+): Promise<{ out: string; shape: number[]; labels?: Int32Array; sampler: string; nfe: number }> {
   const limitBytes = s.maxMemory ?? defaultMemoryLimit();
   // The output folder first: a bad --out fails before any sampling work.
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
@@ -178,7 +220,7 @@ export async function runSample(
     const nrow = s.nrow ?? (s.classLabels ? Math.min(s.classLabels.length, shape[0]!) : 8);
     await writeFileAtomic(s.out, encodePng(output.toImage({ nrow })));
   }
-  return { out: s.out, shape, ...(labels ? { labels } : {}) };
+  return { out: s.out, shape, ...(labels ? { labels } : {}), sampler: output.sampler, nfe: output.nfe };
 }
 
 export async function sampleMain(argv: string[]): Promise<number> {
@@ -189,7 +231,7 @@ export async function sampleMain(argv: string[]): Promise<number> {
   }
   const r = await runSample(settings(values));
   process.stdout.write(
-    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}) })}\n`,
+    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}), sampler: r.sampler, nfe: r.nfe })}\n`,
   );
   return 0;
 }

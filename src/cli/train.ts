@@ -6,7 +6,7 @@
 import { DATASET_NAMES } from "../data/registry.js";
 import { PREDICTION_TYPES } from "../diffusion/loss-weights.js";
 import { readJsonFile } from "../io/files.js";
-import { SAMPLER_NAMES } from "../pipelines/scheduler-names.js";
+import { SCHEDULER_SAMPLER_NAMES } from "../pipelines/samplers.js";
 import {
   BETA_SCHEDULES,
   ConfigFieldError,
@@ -167,7 +167,13 @@ export const TRAIN_COMMAND: Command = {
       help: "checkpoint every N steps (0: at the end; default 500)",
     },
     { name: "num-samples", kind: "posint", value: "N", help: "samples in the grid" },
-    { name: "sampler", kind: "string", value: "NAME", help: "sampler of the grids", choices: SAMPLER_NAMES },
+    {
+      name: "sampler",
+      kind: "string",
+      value: "NAME",
+      help: "sampler of the grids",
+      choices: SCHEDULER_SAMPLER_NAMES,
+    },
     { name: "sampler-steps", kind: "posint", value: "N", help: "sampling steps of the grids" },
     {
       name: "guidance-scale",

@@ -1,9 +1,12 @@
 /**
  * Scheduler configs: plain objects with diffusers' snake_case field names (so a scheduler_config.json
  * written by diffusers loads here and ours loads there), parsed against a spec of defaults and checks.
- * Unknown fields are ignored, as diffusers does (it warns); every bad value throws naming the field,
- * the value and what was expected.
+ * Unknown fields are ignored with a warning (as diffusers' `extract_init_dict` does), naming the
+ * closest known field when it is a likely misspelling; `_private` fields are ignored silently. Every
+ * bad value throws naming the field, the value and what was expected.
  */
+import { didYouMean } from "../util/names.js";
+import { warn } from "../util/warn.js";
 
 import { invalid, MAX_TRAIN_TIMESTEPS } from "./check.js";
 import { PREDICTION_TYPES } from "./parametrization.js";
@@ -25,7 +28,14 @@ export function parseConfig<C>(spec: ConfigSpec<C>, raw: Record<string, unknown>
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     invalid("config", raw, "an object of fields");
   const out = {} as C;
-  for (const key of Object.keys(spec) as (keyof C & string)[]) {
+  const known = Object.keys(spec);
+  for (const key of Object.keys(raw)) {
+    if (key.startsWith("_") || Object.hasOwn(spec, key)) continue;
+    warn(
+      `scheduler config: field ${JSON.stringify(key)} is not expected and is ignored${didYouMean(key, known)}`,
+    );
+  }
+  for (const key of known as (keyof C & string)[]) {
     const value = raw[key];
     out[key] = value === undefined ? spec[key].default : spec[key].check(key, value);
   }

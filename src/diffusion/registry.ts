@@ -2,6 +2,7 @@
  * Schedulers by name: diffusers' class names (as in scheduler_config.json's `_class_name`) and short
  * aliases, `createScheduler(name, config)` and `schedulerFromJSON(json)` (the inverse of `toJSON`).
  */
+import { didYouMean } from "../util/names.js";
 import { invalid } from "./check.js";
 import type { Scheduler, SchedulerJson } from "./scheduler.js";
 import { CMStochasticIterativeScheduler } from "./schedulers/consistency.js";
@@ -45,6 +46,9 @@ const ALIASES: Record<string, string> = {
   euler_ancestral: "EulerAncestralDiscreteScheduler",
   heun: "HeunDiscreteScheduler",
   dpm_multistep: "DPMSolverMultistepScheduler",
+  // The CLI's name (its default algorithm_type is dpmsolver++); "dpmsolver" (noise prediction) is a
+  // sampler of pipelines/samplers.ts, which sets algorithm_type as well.
+  "dpmsolver++": "DPMSolverMultistepScheduler",
   dpm_singlestep: "DPMSolverSinglestepScheduler",
   unipc: "UniPCMultistepScheduler",
   flow_match_euler: "FlowMatchEulerDiscreteScheduler",
@@ -59,12 +63,22 @@ export function isSchedulerName(name: string): boolean {
   return name in FACTORIES || name in ALIASES;
 }
 
-/** A scheduler by class name or alias with a diffusers-style config (missing fields take defaults). */
+/** The diffusers class name for a class name or alias; unknown names throw listing the valid ones. */
+export function schedulerClassName(name: string): string {
+  const className = Object.hasOwn(ALIASES, name) ? ALIASES[name]! : name;
+  if (!Object.hasOwn(FACTORIES, className)) {
+    invalid("scheduler", name, `one of ${SCHEDULER_NAMES.join(", ")}${didYouMean(name, SCHEDULER_NAMES)}`);
+  }
+  return className;
+}
+
+/**
+ * A scheduler by class name or alias with a diffusers-style config (missing fields take defaults;
+ * unknown ones warn and are ignored). For another class's config use `schedulerFromConfig`, which
+ * drops the fields of compatible classes silently, as diffusers' `from_config` does.
+ */
 export function createScheduler(name: string, config: Record<string, unknown> = {}): Scheduler {
-  const className = ALIASES[name] ?? name;
-  const factory = Object.hasOwn(FACTORIES, className) ? FACTORIES[className] : undefined;
-  if (!factory) invalid("scheduler", name, `one of ${SCHEDULER_NAMES.join(", ")}`);
-  return factory(config);
+  return FACTORIES[schedulerClassName(name)]!(config);
 }
 
 /** A scheduler from scheduler_config.json (diffusers' or ours): `_class_name` picks the class. */

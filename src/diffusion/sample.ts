@@ -38,6 +38,24 @@ export interface SampleOptions {
   onStep?: (info: StepInfo) => void;
 }
 
+/**
+ * Throws unless the model output `out` has the sample's shape (or twice its channels, axis 1: a
+ * learned variance), naming both shapes: a network whose output size differs from its input (e.g.
+ * out_channels != in_channels) otherwise fails deep inside a scheduler's arithmetic, or broadcasts.
+ */
+export function checkModelOutput(out: T.Tensor, x: T.Tensor, t: number): void {
+  const same = out.rank === x.rank && out.shape.every((d, i) => d === x.shape[i]);
+  const learned =
+    out.rank === x.rank && x.rank >= 2 && out.shape.every((d, i) => d === (i === 1 ? 2 : 1) * x.shape[i]!);
+  if (!same && !learned) {
+    throw new Error(
+      `model output shape [${out.shape.join(", ")}] does not match the sample's shape ` +
+        `[${x.shape.join(", ")}] at timestep ${t}: the network must return one value per input value ` +
+        `(out_channels = in_channels, or twice that for a learned variance)`,
+    );
+  }
+}
+
 /** Run the full loop and return the final sample. */
 export async function sample(
   scheduler: Scheduler,
@@ -59,6 +77,7 @@ export async function sample(
   for (let index = 0; index < timesteps.length; index++) {
     const t = timesteps[index];
     const out = await denoiser(scheduler.scaleModelInput(x, t), t);
+    checkModelOutput(out, x, t);
     const result = scheduler.step(out, t, x, { ...options.stepOptions, noise });
     x = result.prevSample;
     options.onStep?.({

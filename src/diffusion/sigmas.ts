@@ -65,15 +65,26 @@ function checkSigmaRange(sigmaMin: number, sigmaMax: number, minAllowed: "zero" 
 /**
  * The Karras et al. 2022 sigma grid (EDM eq. 5), descending from sigmaMax to sigmaMin:
  * sigma_i = (sigmaMax^(1/rho) + i/(n-1) (sigmaMin^(1/rho) - sigmaMax^(1/rho)))^rho, as diffusers'
- * `_convert_to_karras` (with `ramp = np.linspace(0, 1, n)`).
+ * `_convert_to_karras` (with `ramp = np.linspace(0, 1, n)`). With `appendZero` the grid ends with a
+ * final sigma 0 (n + 1 values), as k-diffusion's `get_sigmas_karras` returns it for its samplers.
  */
-export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number, rho = 7): Float64Array {
+export function karrasSigmas(
+  sigmaMin: number,
+  sigmaMax: number,
+  n: number,
+  rho = 7,
+  options: { appendZero?: boolean } = {},
+): Float64Array {
   checkSigmaRange(sigmaMin, sigmaMax, "zero");
   checkInteger("n", n, 1);
   checkPositive("rho", rho);
   const minInvRho = sigmaMin ** (1 / rho);
   const maxInvRho = sigmaMax ** (1 / rho);
-  return linspace(0, 1, n).map((r) => (maxInvRho + r * (minInvRho - maxInvRho)) ** rho);
+  const grid = linspace(0, 1, n).map((r) => (maxInvRho + r * (minInvRho - maxInvRho)) ** rho);
+  if (!options.appendZero) return grid;
+  const out = new Float64Array(n + 1); // the last element stays 0
+  out.set(grid);
+  return out;
 }
 
 /**

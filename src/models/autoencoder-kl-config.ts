@@ -68,7 +68,8 @@ const MODEL = "AutoencoderKL";
 
 /** Validates a diffusers AutoencoderKL config object (extra keys such as `_class_name` are ignored). */
 export function parseAutoencoderKLConfig(raw: unknown): AutoencoderKLConfig {
-  const c = parseConfig(MODEL, raw, schema);
+  // diffusers' VAE configs carry fields without effect here (scaling_factor, force_upcast, ...).
+  const c = parseConfig(MODEL, raw, schema, { unknown: "ignore" });
   const n = c.block_out_channels.length;
   for (const f of ["down_block_types", "up_block_types"] as const) {
     expectField(MODEL, c[f].length === n, f, c[f], `one entry per block_out_channels (${n})`);

@@ -6,6 +6,9 @@
  */
 import { InputError } from "../io/input-error.js";
 
+import { didYouMean } from "../util/names.js";
+import { type WarnFn, warn } from "../util/warn.js";
+
 export class ConfigError extends InputError {
   override name = "ConfigError";
 }
@@ -96,12 +99,64 @@ export const REQUIRED: unique symbol = Symbol("required");
 
 export type Schema<C> = { [K in keyof C]: { check: Check<C[K]>; default: C[K] | typeof REQUIRED } };
 
+/**
+ * What to do with a key the schema does not know: "warn" (a saved config.json: it loads, and the
+ * warning names the key, e.g. a misspelled `hiden_size`), "error" (anything the user typed: the CLI's
+ * `--model` JSON), "ignore" (configs with fields of diffusers that have no effect here).
+ */
+export type UnknownKeys = "warn" | "error" | "ignore";
+
+export interface ParseOptions {
+  unknown?: UnknownKeys;
+  /** Keys that are not in the schema but are expected and ignored silently. */
+  accepted?: readonly string[];
+  warn?: WarnFn;
+}
+
+/** The keys of `obj` that are neither in `known`, nor `accepted`, nor `_private`. */
+export function unknownKeys(
+  obj: object,
+  known: readonly string[],
+  accepted: readonly string[] = [],
+): string[] {
+  return Object.keys(obj).filter((k) => !k.startsWith("_") && !known.includes(k) && !accepted.includes(k));
+}
+
+/** Warns about or rejects the unknown keys of `obj` (see UnknownKeys), each with a did-you-mean. */
+export function reportUnknownKeys(
+  model: string,
+  obj: object,
+  known: readonly string[],
+  options: ParseOptions = {},
+): void {
+  const mode = options.unknown ?? "warn";
+  if (mode === "ignore") return;
+  const bad = unknownKeys(obj, known, options.accepted);
+  if (bad.length === 0) return;
+  const what = bad
+    .map((k) => {
+      const hint = didYouMean(k, known).replace(/^; /, "");
+      return `${JSON.stringify(k)}${hint ? ` (${hint})` : ""}`;
+    })
+    .join(", ");
+  if (mode === "error") {
+    throw new ConfigError(`${model} config: unknown field ${what}; expected fields: ${known.join(", ")}`);
+  }
+  warn(`${model} config: unknown field ${what} ignored`, options.warn);
+}
+
 /** The config object is a plain JSON object; fields are validated and defaulted by `schema`. */
-export function parseConfig<C>(model: string, raw: unknown, schema: Schema<C>): C {
+export function parseConfig<C>(
+  model: string,
+  raw: unknown,
+  schema: Schema<C>,
+  options: ParseOptions = {},
+): C {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(`${model} config: expected a JSON object, got ${show(raw)}`);
   }
   const obj = raw as Record<string, unknown>;
+  reportUnknownKeys(model, obj, Object.keys(schema), options);
   const out = {} as C;
   for (const key of Object.keys(schema) as (keyof C & string)[]) {
     const { check: c, default: def } = schema[key];

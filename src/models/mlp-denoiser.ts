@@ -17,7 +17,17 @@ import { broadcastTimesteps, TimestepEmbedding, Timesteps } from "../nn/embeddin
 import { Embedding, Linear } from "../nn/linear.js";
 import { Module, type Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
-import { bool, int, nullable, num, oneOf, parseConfig, REQUIRED, type Schema } from "./config-fields.js";
+import {
+  bool,
+  int,
+  nullable,
+  num,
+  oneOf,
+  type ParseOptions,
+  parseConfig,
+  REQUIRED,
+  type Schema,
+} from "./config-fields.js";
 import { estimateMLPDenoiser } from "./estimate.js";
 import { DIFFUSERS_VERSION } from "./unet2d-config.js";
 
@@ -50,9 +60,15 @@ const schema: Schema<MLPDenoiserConfig> = {
   num_class_embeds: { check: nullable(int(1)), default: null },
 };
 
-/** Validates a config.json object (extra keys such as `_class_name` are ignored). */
-export function parseMLPDenoiserConfig(raw: unknown): MLPDenoiserConfig {
-  return parseConfig(MLP_DENOISER_CLASS, raw, schema);
+/** The config fields of MLPDenoiser (what `--model` JSON may set). */
+export const MLP_DENOISER_CONFIG_KEYS: readonly string[] = Object.keys(schema);
+
+/**
+ * Validates a config.json object: `_private` keys (`_class_name`) are ignored, unknown keys warn
+ * (`unknown: "error"` for configs the user typed).
+ */
+export function parseMLPDenoiserConfig(raw: unknown, options: ParseOptions = {}): MLPDenoiserConfig {
+  return parseConfig(MLP_DENOISER_CLASS, raw, schema, options);
 }
 
 /** The config as written to config.json. */

@@ -18,6 +18,7 @@ import {
   nullable,
   num,
   oneOf,
+  type ParseOptions,
   parseConfig,
   REQUIRED,
   type Schema,
@@ -91,9 +92,34 @@ const schema: Schema<UNet2DConfig> = {
 
 const MODEL = "UNet2DModel";
 
-/** Validates a diffusers UNet2DModel config object (extra keys such as `_class_name` are ignored). */
-export function parseUNet2DConfig(raw: unknown): UNet2DConfig {
-  const c = parseConfig(MODEL, raw, schema);
+/** The config fields of UNet2DModel (what `--model` JSON may set). */
+export const UNET2D_CONFIG_KEYS: readonly string[] = Object.keys(schema);
+
+/**
+ * Validates a diffusers UNet2DModel config object. `_private` keys are ignored; unknown keys warn
+ * (`unknown: "error"` for configs the user typed). diffusers' `time_embedding_dim` and
+ * `mid_block_type` are accepted at their defaults (null, "UNetMidBlock2D"), the only values built here.
+ */
+export function parseUNet2DConfig(raw: unknown, options: ParseOptions = {}): UNet2DConfig {
+  const c = parseConfig(MODEL, raw, schema, {
+    ...options,
+    accepted: ["time_embedding_dim", "mid_block_type"],
+  });
+  const r = raw as Record<string, unknown>;
+  expectField(
+    MODEL,
+    r.time_embedding_dim === undefined || r.time_embedding_dim === null,
+    "time_embedding_dim",
+    r.time_embedding_dim,
+    "null (the default; other sizes are not built here)",
+  );
+  expectField(
+    MODEL,
+    r.mid_block_type === undefined || r.mid_block_type === "UNetMidBlock2D",
+    "mid_block_type",
+    r.mid_block_type,
+    '"UNetMidBlock2D" (the only mid block built here)',
+  );
   const n = c.block_out_channels.length;
   expectField(
     MODEL,

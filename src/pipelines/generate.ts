@@ -6,23 +6,39 @@
  *
  * evaluated as ONE batched model call on [x; x] with labels [y; null]. The combination is linear in
  * the model output, so it serves epsilon-, v- and x0-prediction alike. w = 1 (or an unconditional
- * model) skips the doubled batch. The model's forward is compiled once per Denoiser. Samples holding
- * NaN or +-Inf (diverged weights, an unstable sampler) fail with a NonFiniteError instead of being
- * returned (they would become a black PNG). Browser-safe.
+ * model) skips the doubled batch. The model's forward is compiled once per Denoiser. The sampler is
+ * a ready `Scheduler`, or a name/spec resolved against the model's scheduler config (samplers.ts),
+ * which also reaches the continuous-time samplers (reverse SDE, predictor-corrector, probability-flow
+ * ODE). Unsafe settings warn (safety.ts). Samples holding NaN or +-Inf (diverged weights, an unstable
+ * sampler) fail with a NonFiniteError instead of being returned (they would become a black PNG).
+ * Browser-safe.
  */
-import { sample } from "../diffusion/sample.js";
+import { gaussianNoise } from "../diffusion/noise.js";
+import { alphaSigmaFromAbar, type PredictionType, predictEps } from "../diffusion/parametrization.js";
+import { checkModelOutput, type ModelFn, sample } from "../diffusion/sample.js";
+import { sampleProbabilityFlow } from "../diffusion/samplers/ode.js";
+import { samplePredictorCorrector, sampleReverseSde } from "../diffusion/samplers/sde.js";
+import { vpSdeFromAlphasCumprod } from "../diffusion/samplers/vp-sde.js";
 import type { Scheduler } from "../diffusion/scheduler.js";
+import { alphasCumprod, betasFor } from "../diffusion/schedules.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
+import type { WarnFn } from "../util/warn.js";
+import { warnClipOnVectors, warnTinyFirstAlphaBar } from "./safety.js";
+import { type ResolvedSampler, resolveSampler, type SamplerSpec } from "./samplers.js";
 
 export interface GenerateOptions {
   denoiser: Denoiser;
   params: Params;
-  /** A scheduler built from the model's scheduler config (its `setTimesteps` is called here). */
-  scheduler: Scheduler;
-  /** Number of sampling steps. */
+  /** A ready scheduler (its `setTimesteps` is called here); or give `sampler` + `schedulerConfig`. */
+  scheduler?: Scheduler;
+  /** A sampler name or spec (see samplers.ts; default "dpmsolver++"), built on `schedulerConfig`. */
+  sampler?: string | SamplerSpec;
+  /** The model's scheduler_config.json (noise schedule, prediction type); needed with `sampler`. */
+  schedulerConfig?: Record<string, unknown>;
+  /** Number of sampling steps (pf_ode: ignored, its adaptive solver picks its own). */
   steps: number;
   numSamples: number;
   seed: number;
@@ -36,6 +52,18 @@ export interface GenerateOptions {
   threads?: number;
   /** Called after each step with (index, total). */
   onStep?: (i: number, total: number) => void;
+  /** Where warnings go (default: the library's sink, console.warn). */
+  warn?: WarnFn;
+}
+
+export interface GenerateResult {
+  /** The final samples, [N, ...example shape], row-major. */
+  samples: Float32Array;
+  shape: number[];
+  /** The canonical sampler name ("scheduler:<class>" for a scheduler passed in). */
+  sampler: string;
+  /** Network evaluations (a guided evaluation of [x; x] counts once). */
+  nfe: number;
 }
 
 type Forward = (params: Params, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => Promise<T.Tensor>;
@@ -80,8 +108,68 @@ function checkLabels(o: GenerateOptions): Int32Array | undefined {
   return o.labels;
 }
 
-/** Runs the sampling loop; returns the final samples, [N, ...example shape]. */
-export async function generate(o: GenerateOptions): Promise<{ samples: Float32Array; shape: number[] }> {
+/** The sampler of `o`: its scheduler, or its spec resolved on the scheduler config. */
+function samplerOf(o: GenerateOptions): ResolvedSampler {
+  if (o.scheduler) {
+    if (o.sampler !== undefined) throw new Error("generate: give either scheduler or sampler, not both");
+    return {
+      name: `scheduler:${o.scheduler.className}`,
+      kind: "scheduler",
+      scheduler: o.scheduler,
+      stepOptions: {},
+    };
+  }
+  if (!o.schedulerConfig) {
+    throw new Error(
+      "generate: schedulerConfig (the model's scheduler_config.json) is needed to build a sampler",
+    );
+  }
+  // A config without clip_sample gets diffusers' default (true) only for images.
+  const isImage = o.denoiser.exampleShape.length === 3;
+  return resolveSampler(
+    o.sampler ?? "dpmsolver++",
+    { clip_sample: isImage, ...o.schedulerConfig },
+    {
+      ...(o.warn ? { warn: o.warn } : {}),
+    },
+  );
+}
+
+/** Runs `model` from x_T ~ N(0, I) with the continuous-time sampler `r` on the VP SDE of `config`. */
+async function runContinuous(
+  r: Extract<ResolvedSampler, { kind: "reverse_sde" | "pc" | "pf_ode" }>,
+  config: Record<string, unknown>,
+  model: ModelFn,
+  o: GenerateOptions,
+  shape: number[],
+): Promise<T.Tensor> {
+  const abar = alphasCumprod(betasFor(config));
+  const sde = vpSdeFromAlphasCumprod(abar);
+  const type = (config.prediction_type ?? "epsilon") as PredictionType;
+  // Training index i sits at t = (i + 1) / T (vp-sde.ts), so the network sees t T - 1.
+  const eps = async (x: T.Tensor, t: number) =>
+    predictEps(type, await model(x, t * abar.length - 1), x, alphaSigmaFromAbar(sde.alphaBar(t)));
+  const noise = gaussianNoise(o.seed);
+  const xT = noise(shape);
+  if (r.kind === "pf_ode") {
+    const res = await sampleProbabilityFlow(eps, sde, xT, {
+      rtol: r.spec.rtol ?? 1e-5,
+      atol: r.spec.atol ?? 1e-5,
+    });
+    o.onStep?.(1, 1);
+    return res.y;
+  }
+  const opts = { steps: o.steps, noise, onStep: (i: number) => o.onStep?.(i + 1, o.steps) };
+  if (r.kind === "reverse_sde") return sampleReverseSde(eps, sde, xT, opts);
+  return samplePredictorCorrector(eps, sde, xT, {
+    ...opts,
+    ...(r.spec.snr !== undefined ? { snr: r.spec.snr } : {}),
+    ...(r.spec.correctorSteps !== undefined ? { correctorSteps: r.spec.correctorSteps } : {}),
+  });
+}
+
+/** Runs the sampling loop; returns the final samples, [N, ...example shape], and the NFE. */
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const labels = checkLabels(o);
   const w = o.guidanceScale ?? 1;
   const guided = labels !== undefined && w !== 1;
@@ -90,26 +178,42 @@ export async function generate(o: GenerateOptions): Promise<{ samples: Float32Ar
       `guidance-scale: ${w} needs a model trained with label dropout (a null class); use --guidance-scale 1`,
     );
   }
+  const r = samplerOf(o);
   const forward = compiledForward(o.denoiser, o.threads);
   const N = o.numSamples;
   const shape = [N, ...o.denoiser.exampleShape];
   const y = labels ? T.tensor(labels, [N], "int32") : undefined;
   const yy = guided ? T.concat([y!, T.full([N], o.nullClass!, "int32")], 0) : undefined;
+  let nfe = 0;
   const model = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
-    if (!guided) return forward(o.params, x, T.full([N], t), y);
-    const both = await forward(o.params, T.concat([x, x], 0), T.full([2 * N], t), yy);
-    const [cond, uncond] = T.split(both, [N, N], 0);
-    return T.add(uncond!, T.mul(T.sub(cond!, uncond!), w));
+    nfe++;
+    let out: T.Tensor;
+    if (!guided) out = await forward(o.params, x, T.full([N], t), y);
+    else {
+      const both = await forward(o.params, T.concat([x, x], 0), T.full([2 * N], t), yy);
+      const [cond, uncond] = T.split(both, [N, N], 0);
+      out = T.add(uncond!, T.mul(T.sub(cond!, uncond!), w));
+    }
+    checkModelOutput(out, x, t);
+    return out;
   };
-  const x = await sample(o.scheduler, model, {
-    numInferenceSteps: o.steps,
-    shape,
-    seed: o.seed,
-    onStep: (info) => o.onStep?.(info.index + 1, info.total),
-  });
+  let x: T.Tensor;
+  if (r.kind === "scheduler") {
+    r.scheduler.setTimesteps(o.steps);
+    warnClipOnVectors(r.scheduler, o.denoiser.exampleShape, o.warn);
+    warnTinyFirstAlphaBar(r.scheduler, o.warn);
+    x = await sample(r.scheduler, model, {
+      shape,
+      seed: o.seed,
+      stepOptions: r.stepOptions,
+      onStep: (info) => o.onStep?.(info.index + 1, info.total),
+    });
+  } else {
+    x = await runContinuous(r, { ...o.schedulerConfig }, model, o, shape);
+  }
   const samples = Float32Array.from(x.values() as Float32Array);
   checkFiniteSamples(samples, shape, o.steps);
-  return { samples, shape };
+  return { samples, shape, sampler: r.name, nfe };
 }
 
 /** Throws a NonFiniteError naming how many samples hold NaN/Inf and the first one. */

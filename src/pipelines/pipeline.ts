@@ -10,7 +10,7 @@
  *   await out.toPng()                 // PNG bytes: an image grid, or a scatter plot of 2-D points
  *
  * The sampling math is `generate()` (generate.ts: classifier-free guidance as one batched call,
- * Ho & Salimans 2022 eq. 6); schedulers come by name from scheduler-names.ts on the model's noise
+ * Ho & Salimans 2022 eq. 6); schedulers come by name from samplers.ts on the model's noise
  * schedule. Browser-safe: nothing here reads files.
  */
 import type { Scheduler } from "../diffusion/scheduler.js";
@@ -25,7 +25,7 @@ import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import { cyclicLabels, type GenerateOptions, generate } from "./generate.js";
 import type { ModelInfo } from "./model-info.js";
-import { createSchedulerByName } from "./scheduler-names.js";
+import { createSchedulerByName, resolveSampler, type SamplerSpec } from "./samplers.js";
 
 /** Sampler, steps and guidance scale used when `generate` is not told otherwise. */
 export const PIPELINE_DEFAULTS = {
@@ -67,8 +67,11 @@ export interface PipelineFiles {
 export type PipelineGenerateOptions = Partial<
   Omit<GenerateOptions, "denoiser" | "params" | "scheduler" | "labels" | "nullClass">
 > & {
-  /** A sampler name (`SAMPLER_NAMES`, default "dpmsolver++") or a ready scheduler object. */
-  sampler?: string | Scheduler;
+  /**
+   * A sampler name (`SAMPLER_NAMES`, default "dpmsolver++"; diffusers class names too), a spec with its
+   * settings (`{ name: "ddim", eta: 0.5 }`), or a ready scheduler object.
+   */
+  sampler?: string | SamplerSpec | Scheduler;
   /** One class per sample (class-conditional models); default 0, 1, 2, ... cyclic. */
   labels?: ArrayLike<number>;
 };
@@ -81,6 +84,10 @@ export class PipelineOutput {
     /** The class of each sample (class-conditional models). */
     readonly labels: Int32Array | undefined,
     private readonly info: ModelInfo,
+    /** The sampler that drew them (canonical name). */
+    readonly sampler = "",
+    /** Network evaluations it took (a guided [x; x] evaluation counts once). */
+    readonly nfe = 0,
   ) {}
 
   /** Whether the samples are images ([N, C, H, W]). */
@@ -181,18 +188,31 @@ export class DiffusionPipeline {
     const nullClass = this.info.nullClass ?? null;
     const guidanceScale =
       options.guidanceScale ?? (labels && nullClass !== null ? PIPELINE_DEFAULTS.guidanceScale : 1);
-    const scheduler = typeof sampler === "object" ? sampler : this.scheduler(sampler);
-    const { samples, shape } = await generate({
+    const spec: string | SamplerSpec = isScheduler(sampler) ? "" : (sampler ?? PIPELINE_DEFAULTS.sampler);
+    const how = isScheduler(sampler)
+      ? { scheduler: sampler }
+      : { sampler: spec, schedulerConfig: this.schedulerConfig };
+    // A bad scheduler config is found while the sampler is built: check it first, naming its file.
+    if ("sampler" in how && this.schedulerSource !== undefined) {
+      const config = { clip_sample: this.isImage, ...this.schedulerConfig };
+      inFile(this.schedulerSource, () => resolveSampler(spec, config, { warn: () => {} }));
+    }
+    const {
+      samples,
+      shape,
+      sampler: name,
+      nfe,
+    } = await generate({
       steps: PIPELINE_DEFAULTS.steps,
       seed: 0,
       ...rest,
       denoiser: this.denoiser,
       params: this.params,
-      scheduler,
+      ...how,
       numSamples: labels?.length ?? options.numSamples ?? PIPELINE_DEFAULTS.numSamples,
       ...(labels ? { labels, guidanceScale, nullClass } : {}),
     });
-    return new PipelineOutput(T.tensor(samples, shape), labels, this.info);
+    return new PipelineOutput(T.tensor(samples, shape), labels, this.info, name, nfe);
   }
 
   /** The labels to sample: as given (checked against the real classes), else 0, 1, 2, ... cyclic. */
@@ -211,4 +231,8 @@ export class DiffusionPipeline {
     }
     return labels;
   }
+}
+
+function isScheduler(s: unknown): s is Scheduler {
+  return typeof s === "object" && s !== null && typeof (s as Scheduler).setTimesteps === "function";
 }

@@ -39,15 +39,29 @@ export function arange(start: number, stop: number, step = 1, dtype: DType = "fl
 
 export { fromArray as tensor };
 
-/** Numbers join tensor arithmetic as scalars of the other operand's dtype. */
-function lift(x: TensorLike, like: Tensor): Tensor {
-  return typeof x === "number" ? scalar(x, like.dtype) : x;
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2 };
+
+/**
+ * The dtype of a binary op's result, as PyTorch's type promotion: tensors promote bool < int32 <
+ * float32; a number takes the tensor's dtype unless it needs a wider one (a fractional number with an
+ * int32 or bool tensor gives float32: `mul(int32Tensor, 0.5)` is [0.5, 1, ...], not zeros; an integer
+ * with a bool tensor gives int32).
+ */
+export function resultDtype(a: TensorLike, b: TensorLike): DType {
+  const of = (x: TensorLike): DType =>
+    typeof x === "number" ? (Number.isInteger(x) ? "int32" : "float32") : x.dtype;
+  if (typeof a !== "number" && typeof b !== "number")
+    return RANK[a.dtype] >= RANK[b.dtype] ? a.dtype : b.dtype;
+  if (typeof a === "number" && typeof b === "number") return "float32";
+  const [t, n] = (typeof a === "number" ? [b, a] : [a, b]) as [Tensor, number];
+  return RANK[of(n)] > RANK[t.dtype] ? of(n) : t.dtype;
 }
 
+/** Numbers become scalars and tensors are cast, both to the promoted dtype (see resultDtype). */
 function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
-  if (typeof a === "number" && typeof b === "number") return [scalar(a), scalar(b)];
-  const like = (typeof a === "number" ? b : a) as Tensor;
-  return [lift(a, like), lift(b, like)];
+  const dtype = resultDtype(a, b);
+  const lift = (x: TensorLike): Tensor => (typeof x === "number" ? scalar(x, dtype) : cast(x, dtype));
+  return [lift(a), lift(b)];
 }
 
 // ---------------------------------------------------------------- elementwise

@@ -81,10 +81,38 @@ export class Tensor implements Aval {
     return new Tensor(this.shape, this.dtype, this.data, this.graph, this.root);
   }
 
+  /**
+   * Like PyTorch's repr: the values of a small concrete tensor (at most TO_STRING_MAX_VALUES,
+   * nested by shape, floats to 4 significant digits), then shape and dtype; a big or symbolic tensor
+   * shows only its shape and dtype. `Tensor([[1, 2.5], [3, 4]], [2, 2], float32)`.
+   */
   toString(): string {
-    return `Tensor(${fmt(this.shape)}, ${this.dtype}${this.data ? "" : ", symbolic"})`;
+    const kind = `${fmt(this.shape)}, ${this.dtype}`;
+    if (!this.data) return `Tensor(${kind}, symbolic)`;
+    if (this.size > TO_STRING_MAX_VALUES) return `Tensor(${kind})`;
+    const data = this.data;
+    const show = (v: number) =>
+      this.dtype === "bool"
+        ? String(v !== 0)
+        : this.dtype === "int32"
+          ? String(v)
+          : String(Number(v.toPrecision(4)));
+    let at = 0;
+    const nest = (axis: number): string => {
+      if (axis === this.rank) return show(data[at++]!);
+      return `[${Array.from({ length: this.shape[axis]! }, () => nest(axis + 1)).join(", ")}]`;
+    };
+    return `Tensor(${nest(0)}, ${kind})`;
+  }
+
+  /** Node's console.log / util.inspect show the same text (Symbol.for is standard: browser-safe). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
+
+/** The most values `Tensor.toString()` prints (PyTorch summarises above 1000; we keep lines short). */
+export const TO_STRING_MAX_VALUES = 64;
 
 /** A concrete tensor from a typed array (not copied) or numbers. */
 export function fromArray(data: TypedArray | readonly number[], shape: Shape, dtype?: DType): Tensor {

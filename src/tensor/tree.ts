@@ -19,6 +19,12 @@ export function flatten(
     for (const key of Object.keys(tree).sort()) {
       flatten((tree as Record<string, unknown>)[key], path ? `${path}.${key}` : key, out);
     }
+  } else if (typeof tree === "number") {
+    throw new TypeError(
+      `tree leaf at "${path || "<root>"}" is the number ${tree}, where a Tensor is expected: pass ` +
+        `T.scalar(${tree}) (a 0-d float32 tensor; T.scalar(${tree}, "int32") for an integer) so that ` +
+        "it is an input, or use the number inside the function, where it becomes a constant",
+    );
   } else {
     throw new TypeError(
       `tree leaf at "${path || "<root>"}" is ${String(tree)}: expected a Tensor, an array or an object`,

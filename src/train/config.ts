@@ -4,13 +4,15 @@
  * boundary. Errors name the field, the value and what was expected. Browser-safe.
  */
 import { PREDICTION_TYPES, type PredictionType } from "../diffusion/loss-weights.js";
+import { BETA_SCHEDULES } from "../diffusion/schedules.js";
 import { getPreset, PRESET_NAMES, type Preset } from "./presets.js";
 
 /** "huber" is diffusers' pseudo-Huber (c), "torch-huber" torch's F.huber_loss (delta): see losses.ts. */
 export const LOSS_KINDS = ["l2", "l1", "huber", "torch-huber"] as const;
 export const WEIGHTINGS = ["none", "min-snr", "vlb"] as const;
 export const LR_SCHEDULES = ["cosine", "constant"] as const;
-export const BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"] as const;
+/** Every noise schedule of diffusion/schedules.ts: diffusers' and the tutorial's (tutorial_cosine, ...). */
+export { BETA_SCHEDULES };
 
 export interface TrainConfig {
   /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */

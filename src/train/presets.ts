@@ -10,10 +10,16 @@
  * gives both the conditional and the unconditional prediction of classifier-free guidance
  * (Ho & Salimans 2022, "Classifier-Free Diffusion Guidance", Algorithm 1). Browser-safe.
  */
+
+import { reportUnknownKeys } from "../models/config-fields.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
-import { MLP_DENOISER_CLASS, type MLPDenoiserConfig } from "../models/mlp-denoiser.js";
+import {
+  MLP_DENOISER_CLASS,
+  MLP_DENOISER_CONFIG_KEYS,
+  type MLPDenoiserConfig,
+} from "../models/mlp-denoiser.js";
 import { TUTORIAL_UNET_CLASS, type TutorialUNetConfig } from "../models/tutorial-unet-config.js";
-import type { UNet2DConfig } from "../models/unet2d-config.js";
+import { UNET2D_CONFIG_KEYS, type UNet2DConfig } from "../models/unet2d-config.js";
 import type { Key } from "../random/index.js";
 
 /** A UNet2DModel config as written to config.json (diffusers names; unlisted fields take defaults). */
@@ -243,6 +249,12 @@ export function modelSpecFor(
   overrides: Record<string, unknown> = {},
 ): ModelSpec {
   const classes = preset.classConditional ? { num_class_embeds: nullClassIndex(numClasses) + 1 } : {};
+  // The overrides were typed by the user (--model JSON, the config file's "model"): unknown keys fail.
+  const [className, keys] =
+    preset.model.kind === "mlp"
+      ? [MLP_DENOISER_CLASS, MLP_DENOISER_CONFIG_KEYS]
+      : ["UNet2DModel", UNET2D_CONFIG_KEYS];
+  reportUnknownKeys(className, overrides, keys, { unknown: "error" });
   if (preset.model.kind === "mlp") {
     if (data.kind !== "vector")
       throw new Error(`preset ${preset.name}: is for vectors, but the data are images`);

@@ -1,5 +1,7 @@
 /**
- * A progress display for the training loop: step, loss, steps/s and ETA. On a terminal it redraws one
+ * A progress display for the training loop: step, smoothed loss, steps/s and ETA. The loss shown is an
+ * exponential moving average (weight 0.1 on each new step's loss) and says so ("loss (ema)"), since a
+ * single step's loss is noisy and the number would otherwise be mistaken for it. On a terminal it redraws one
  * line (`\r`, a bar of block characters); otherwise (a pipe, a CI log) it prints plain lines, one per
  * update. Writes go to an injected sink (stderr in the CLI), so this file is browser-safe.
  */
@@ -56,7 +58,7 @@ export class Progress {
     const width = String(this.total).length;
     const parts = [
       `step ${String(step).padStart(width)}/${this.total}`,
-      `loss ${formatLoss(this.smoothed)}`,
+      `loss (ema) ${formatLoss(this.smoothed)}`,
       `${rate >= 10 ? rate.toFixed(1) : rate.toFixed(2)} steps/s`,
       `ETA ${formatDuration(eta)}`,
     ];

@@ -40,7 +40,7 @@ import { defaultMemoryLimit } from "../models/resources-node.js";
 import { NonFiniteError } from "../nn/finite.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
-import { createSchedulerByName } from "../pipelines/scheduler-names.js";
+import { createSchedulerByName } from "../pipelines/samplers.js";
 import { foldIn, makeKey } from "../random/index.js";
 import {
   checkpointPath,

@@ -12,7 +12,7 @@ import { main } from "../../src/cli/main.js";
 import { trainSettings } from "../../src/cli/train.js";
 import { readSafetensorsFile } from "../../src/io/files.js";
 import { decodePng } from "../../src/io/png.js";
-import { SAMPLER_NAMES } from "../../src/pipelines/scheduler-names.js";
+import { SAMPLER_NAMES } from "../../src/pipelines/samplers.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-cli-"));
@@ -58,6 +58,26 @@ describe("usage errors exit with 2 and a named error, without a stack trace", ()
     writeFileSync(file, JSON.stringify({ dataset: "moons", batchSize: -1 }));
     expect(await main(["train", "--config", file])).toBe(2);
     expect(stderr()).toMatch(/config file .*bad\.json: field "batchSize" is -1; expected a positive integer/);
+  });
+});
+
+describe("--model JSON is typed by the user: unknown keys fail", () => {
+  it("a misspelled MLP field names the right one", async () => {
+    const argv = [
+      "train",
+      "--dataset",
+      "moons",
+      "--limit",
+      "64",
+      "--steps",
+      "1",
+      "--model",
+      '{"hiden_size":8}',
+    ];
+    expect(await main([...argv, "--out", path.join(root, "typo")])).not.toBe(0);
+    expect(stderr()).toMatch(
+      /MLPDenoiser config: unknown field "hiden_size" \(did you mean "hidden_size"\?\)/,
+    );
   });
 });
 
@@ -115,12 +135,48 @@ describe("train, sample, info on a tiny 2-D model", () => {
   it("samples with every sampler", async () => {
     for (const sampler of SAMPLER_NAMES) {
       const file = path.join(root, `${sampler}.safetensors`);
-      const argv = ["sample", "--model", model, "--sampler", sampler, "--steps", "4", "--out", file];
+      // pc's Langevin corrector needs steps > beta_max = 20 on the linear schedule.
+      const steps = sampler === "pc" ? "25" : "4";
+      const argv = ["sample", "--model", model, "--sampler", sampler, "--steps", steps, "--out", file];
+      out.length = 0;
       expect(await main(argv), `${sampler}: ${stderr()}`).toBe(0);
+      expect(JSON.parse(out.join("")).sampler).toBe(sampler);
       const samples = (await readSafetensorsFile(file)).tensors.get("samples")!;
       expect(samples.shape, sampler).toEqual([2, 2]);
       expect(Array.from(samples.data as Float32Array).every(Number.isFinite), sampler).toBe(true);
     }
+  });
+
+  it("takes sampler settings and diffusers class names; the ODE reports its NFE", async () => {
+    const file = path.join(root, "flags.safetensors");
+    const run = async (...flags: string[]) => {
+      out.length = 0;
+      const argv = ["sample", "--model", model, "--num-samples", "2", "--out", file, "--seed", "1"];
+      expect(await main([...argv, ...flags]), stderr()).toBe(0);
+      const data = Array.from((await readSafetensorsFile(file)).tensors.get("samples")!.data as Float32Array);
+      return { data, report: JSON.parse(out.join("")) };
+    };
+    const ddim0 = await run("--sampler", "ddim", "--steps", "4", "--eta", "0");
+    const ddim1 = await run("--sampler", "DDIMScheduler", "--steps", "4", "--eta", "1");
+    expect(ddim1.report.sampler).toBe("ddim");
+    expect(ddim1.data).not.toEqual(ddim0.data);
+    const small = await run("--sampler", "ddpm", "--steps", "4");
+    const large = await run("--sampler", "ddpm", "--steps", "4", "--variance-type", "fixed_large");
+    expect(large.data).not.toEqual(small.data);
+    const byClass = await run("--sampler", "DPMSolverMultistepScheduler", "--steps", "4");
+    const byName = await run("--sampler", "dpmsolver++", "--steps", "4");
+    expect(byClass.data).toEqual(byName.data);
+    const ode = await run("--sampler", "pf_ode");
+    expect(ode.report).toMatchObject({ sampler: "pf_ode" });
+    expect(ode.report.nfe).toBeGreaterThan(6);
+  });
+
+  it("rejects sampler settings that belong to another sampler, and names a close sampler", async () => {
+    const argv = ["sample", "--model", model, "--out", path.join(root, "x.png")];
+    expect(await main([...argv, "--sampler", "euler", "--eta", "1"])).toBe(2);
+    expect(stderr()).toMatch(/UsageError: --sampler euler: setting eta applies only to ddim/);
+    expect(await main([...argv, "--sampler", "dpmsolver+"])).toBe(2);
+    expect(stderr()).toMatch(/did you mean "dpmsolver\+\+"/);
   });
 
   it("rejects a label outside the model's classes", async () => {

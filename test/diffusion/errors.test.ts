@@ -202,3 +202,20 @@ describe("functions", () => {
     expect(() => linearVpSde(1, 0.5)).toThrow("betaMax 0.5 is not greater than betaMin (1) > 0");
   });
 });
+
+describe("the sampling loop", () => {
+  it("reports a model output whose shape differs from the sample's", async () => {
+    const s = createScheduler("DDIMScheduler");
+    const wrong = (x: T.Tensor) => T.concat([x, x], 0); // [2, 2, 2] for a [1, 2, 2] sample
+    await expect(sample(s, wrong, { numInferenceSteps: 2, shape: [1, 2, 2] })).rejects.toThrow(
+      /model output shape \[2, 2, 2\] does not match the sample's shape \[1, 2, 2\] at timestep \d+/,
+    );
+  });
+
+  it("accepts twice the channels (a learned variance)", async () => {
+    const s = createScheduler("DDPMScheduler", { variance_type: "learned_range" });
+    const twice = (x: T.Tensor) => T.concat([T.zerosLike(x), T.zerosLike(x)], 1);
+    const out = await sample(s, twice, { numInferenceSteps: 2, shape: [1, 2, 2] });
+    expect(out.shape).toEqual([1, 2, 2]);
+  });
+});

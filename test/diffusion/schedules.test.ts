@@ -162,6 +162,16 @@ describe("sigma conversions", () => {
   });
 });
 
+describe("karrasSigmas appendZero", () => {
+  it("ends the grid with sigma 0 (n + 1 values), the rest unchanged", () => {
+    const plain = karrasSigmas(0.002, 80, 5);
+    const withZero = karrasSigmas(0.002, 80, 5, 7, { appendZero: true });
+    expect(withZero.length).toBe(6);
+    expect(Array.from(withZero.subarray(0, 5))).toEqual(Array.from(plain));
+    expect(withZero[5]).toBe(0);
+  });
+});
+
 describe("karrasSigmas / exponentialSigmas", () => {
   it("Karras grid runs from sigmaMax down to sigmaMin, strictly decreasing", () => {
     const s = karrasSigmas(0.0292, 14.6146, 25);

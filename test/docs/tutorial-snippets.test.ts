@@ -6,29 +6,15 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { tsSnippets } from "../markdown-snippets.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DOC = path.join(ROOT, "docs", "tutorial.md");
 // Under node_modules (ignored by git), inside the project so the TypeScript transform applies.
 const TMP = path.join(ROOT, "node_modules", ".cache", "diffuse-doc-snippets");
 
-/** The ```ts blocks of a markdown text, with the line each starts on. */
-export function tsBlocks(markdown: string): { line: number; code: string }[] {
-  const out: { line: number; code: string }[] = [];
-  const lines = markdown.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== "```ts") continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && lines[end]!.trim() !== "```") end++;
-    out.push({ line: start + 1, code: lines.slice(start, end).join("\n") });
-    i = end;
-  }
-  return out;
-}
-
 describe("docs/tutorial.md snippets", () => {
-  const blocks = tsBlocks(readFileSync(DOC, "utf8"));
+  const blocks = tsSnippets(readFileSync(DOC, "utf8"), "docs/tutorial.md");
   const entry = pathToFileURL(path.join(ROOT, "src", "index.ts")).href;
 
   it("has snippets, each importing diffuse", () => {

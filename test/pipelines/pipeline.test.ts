@@ -9,7 +9,7 @@ import { generate } from "../../src/pipelines/generate.js";
 import { saveModelFolder } from "../../src/pipelines/model-folder-node.js";
 import { DiffusionPipeline } from "../../src/pipelines/pipeline.js";
 import { loadPipeline } from "../../src/pipelines/pipeline-node.js";
-import { createSchedulerByName } from "../../src/pipelines/scheduler-names.js";
+import { createSchedulerByName } from "../../src/pipelines/samplers.js";
 import { makeKey } from "../../src/random/index.js";
 import { setDefaultRuntime } from "../../src/tensor/compile.js";
 

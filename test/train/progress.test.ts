@@ -13,7 +13,15 @@ describe("Progress", () => {
     const p = new Progress(s, 100, 0, () => now);
     now = 10;
     p.update(20, 0.5);
-    expect(s.out).toEqual(["step  20/100 | loss 0.5000 | 2.00 steps/s | ETA 40s\n"]);
+    expect(s.out).toEqual(["step  20/100 | loss (ema) 0.5000 | 2.00 steps/s | ETA 40s\n"]);
+  });
+
+  it("says that its loss is smoothed, and smooths it (0.9 old + 0.1 new)", () => {
+    const s = sink(false);
+    const p = new Progress(s, 100, 0, () => 1);
+    p.update(1, 1);
+    p.update(2, 2);
+    expect(s.out[1]).toContain("loss (ema) 1.100");
   });
 
   it("measures speed from the resumed step", () => {

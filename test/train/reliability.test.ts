@@ -30,7 +30,7 @@ import { findNonFinite, NonFiniteError } from "../../src/nn/finite.js";
 import { nodeOrt } from "../../src/onnx/node.js";
 import { generate } from "../../src/pipelines/generate.js";
 import { loadModelFolder, saveModelFolder } from "../../src/pipelines/model-folder-node.js";
-import { createSchedulerByName } from "../../src/pipelines/scheduler-names.js";
+import { createSchedulerByName } from "../../src/pipelines/samplers.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint-node.js";

@@ -15,14 +15,14 @@ describe("torch-huber vs huber", () => {
     for (const delta of [1, 0.5]) {
       const got = [...penalty(T.tensor(D, [D.length]), "torch-huber", 0.1, delta).values()];
       const want = D.map((d) => (Math.abs(d) < delta ? 0.5 * d * d : delta * (Math.abs(d) - 0.5 * delta)));
-      got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 6));
+      for (const [i, g] of got.entries()) expect(g).toBeCloseTo(want[i]!, 6);
     }
   });
 
   it("huber stays diffusers' pseudo-Huber 2c (sqrt(d^2 + c^2) - c), a different function", () => {
     const c = 0.1;
     const got = [...penalty(T.tensor(D, [D.length]), "huber", c).values()];
-    D.forEach((d, i) => expect(got[i]).toBeCloseTo(2 * c * (Math.sqrt(d * d + c * c) - c), 6));
+    for (const [i, d] of D.entries()) expect(got[i]).toBeCloseTo(2 * c * (Math.sqrt(d * d + c * c) - c), 6);
     const torch = [...penalty(T.tensor(D, [D.length]), "torch-huber", c, 1).values()];
     expect(torch).not.toEqual(got);
   });

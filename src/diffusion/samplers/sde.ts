@@ -113,6 +113,14 @@ export async function samplePredictorCorrector(
   for (let i = 0; i < options.steps; i++) {
     const t = 1 - i * dt;
     const alpha = 1 - sde.beta(t) * dt;
+    if (!(alpha > 0)) {
+      // The corrector's step 2 alpha (snr |z| / |score|)^2 and its noise sqrt(2 step) need alpha > 0.
+      invalid(
+        "steps",
+        options.steps,
+        `enough for the Langevin corrector: alpha = 1 - beta(t) dt = ${alpha.toPrecision(3)} <= 0 at t = ${t.toPrecision(3)}; use steps > ${Math.ceil(sde.beta(t) * (1 - tEnd))}`,
+      );
+    }
     for (let k = 0; k < (options.correctorSteps ?? 1); k++) {
       const s = await score(model, sde, x, t);
       const z = options.noise(x.shape);

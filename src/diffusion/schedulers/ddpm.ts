@@ -52,7 +52,11 @@ export interface DDPMConfig extends BetaConfig {
 
 const DDPM_SPEC: ConfigSpec<DDPMConfig> = {
   ...betaFields(),
-  variance_type: { default: "fixed_small", check: oneOf(VARIANCE_TYPES) },
+  // null (what DPM-Solver's config holds) behaves as fixed_small in diffusers' `_get_variance`.
+  variance_type: {
+    default: "fixed_small",
+    check: (field, v) => (v === null ? "fixed_small" : oneOf(VARIANCE_TYPES)(field, v)),
+  },
   ...clipFields(true),
   ...predictionField,
   ...thresholdFields,

@@ -33,6 +33,7 @@ import {
 } from "../dpm-solver-updates.js";
 import type { StepOptions, StepOutput } from "../scheduler.js";
 import type { TimestepSpacing } from "../timesteps.js";
+import { VARIANCE_TYPES, type VarianceType } from "./ddpm.js";
 import { type SolverConfig, SolverScheduler, solverTimesteps } from "./solver-base.js";
 
 /** diffusers also accepts these solver_type names and maps them to "midpoint". */
@@ -45,7 +46,9 @@ export interface DPMSolverMultistepConfig extends SolverConfig {
   euler_at_final: boolean;
   use_lu_lambdas: boolean;
   lambda_min_clipped: number;
-  variance_type: "learned" | "learned_range" | null;
+  /** Only "learned" and "learned_range" (extra variance channels, dropped) change anything; DDPM's
+   *  fixed_* types are accepted (as diffusers does), so a DDPM config loads unchanged. */
+  variance_type: VarianceType | null;
   timestep_spacing: TimestepSpacing;
   steps_offset: number;
   rescale_betas_zero_snr: boolean;
@@ -64,7 +67,7 @@ const SPEC: ConfigSpec<DPMSolverMultistepConfig> = {
   use_lu_lambdas: { default: false, check: bool },
   final_sigmas_type: { default: "zero", check: oneOf(["zero", "sigma_min"] as const) },
   lambda_min_clipped: { default: -Infinity, check: numOrMinusInf },
-  variance_type: { default: null, check: nullable(oneOf(["learned", "learned_range"] as const)) },
+  variance_type: { default: null, check: nullable(oneOf(VARIANCE_TYPES)) },
   ...spacingFields("linspace"),
   ...rescaleField,
 };

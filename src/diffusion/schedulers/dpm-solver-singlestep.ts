@@ -29,6 +29,7 @@ import {
   predictsData,
 } from "../dpm-solver-updates.js";
 import type { StepOptions, StepOutput } from "../scheduler.js";
+import { VARIANCE_TYPES, type VarianceType } from "./ddpm.js";
 import { type SolverConfig, SolverScheduler, solverTimesteps } from "./solver-base.js";
 
 export interface DPMSolverSinglestepConfig extends SolverConfig {
@@ -36,7 +37,9 @@ export interface DPMSolverSinglestepConfig extends SolverConfig {
   solver_type: DpmSolverType;
   lower_order_final: boolean;
   lambda_min_clipped: number;
-  variance_type: "learned" | "learned_range" | null;
+  /** Only "learned" and "learned_range" (extra variance channels, dropped) change anything; DDPM's
+   *  fixed_* types are accepted (as diffusers does), so a DDPM config loads unchanged. */
+  variance_type: VarianceType | null;
 }
 
 const SPEC: ConfigSpec<DPMSolverSinglestepConfig> = {
@@ -45,12 +48,17 @@ const SPEC: ConfigSpec<DPMSolverSinglestepConfig> = {
   ...predictionField,
   ...thresholdFields,
   algorithm_type: { default: "dpmsolver++", check: oneOf(["dpmsolver", "dpmsolver++"] as const) },
-  solver_type: { default: "midpoint", check: oneOf(DPM_SOLVER_TYPES) },
+  // diffusers maps UniPC's and DEIS's names to midpoint (register_to_config).
+  solver_type: {
+    default: "midpoint",
+    check: (f, v) =>
+      v === "logrho" || v === "bh1" || v === "bh2" ? "midpoint" : oneOf(DPM_SOLVER_TYPES)(f, v),
+  },
   lower_order_final: { default: true, check: bool },
   use_karras_sigmas: { default: false, check: bool },
   final_sigmas_type: { default: "zero", check: oneOf(["zero", "sigma_min"] as const) },
   lambda_min_clipped: { default: -Infinity, check: numOrMinusInf },
-  variance_type: { default: null, check: nullable(oneOf(["learned", "learned_range"] as const)) },
+  variance_type: { default: null, check: nullable(oneOf(VARIANCE_TYPES)) },
 };
 
 /** diffusers `get_order_list`: the solver order used at each of the n timesteps. */

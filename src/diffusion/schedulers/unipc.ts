@@ -45,7 +45,12 @@ const SPEC: ConfigSpec<UniPCConfig> = {
   ...predictionField,
   ...thresholdFields,
   predict_x0: { default: true, check: bool },
-  solver_type: { default: "bh2", check: oneOf(["bh1", "bh2"] as const) },
+  // diffusers maps DPM-Solver's names to bh2 (register_to_config), so a DPM-Solver config loads.
+  solver_type: {
+    default: "bh2",
+    check: (f, v) =>
+      v === "midpoint" || v === "heun" || v === "logrho" ? "bh2" : oneOf(["bh1", "bh2"] as const)(f, v),
+  },
   lower_order_final: { default: true, check: bool },
   disable_corrector: { default: [], check: intArray },
   solver_p: {
