@@ -9,12 +9,22 @@
  * Deterministic solvers converge to the target as the steps grow; a row that does not (more steps, same
  * error) points at a bug in that sampler rather than at its order.
  */
-import { createSchedulerByName, diffusion, SAMPLER_NAMES, T } from "diffuse";
+import { createSchedulerByName, diffusion, resolveSampler, SAMPLER_NAMES, T } from "diffuse";
 
 const steps = Number(process.argv[2] ?? 20);
 const n = Number(process.argv[3] ?? 20_000);
 const [mu, s] = [3, 0.5];
-const config = { num_train_timesteps: 1000, beta_schedule: "linear", clip_sample: false };
+// The model's whole noise schedule, as a saved scheduler_config.json carries it. beta_start and
+// beta_end must be given: the classes' defaults differ (diffusers' HeunDiscreteScheduler defaults to
+// 0.00085..0.012, the others to 0.0001..0.02), and a scheduler on another schedule than the model's
+// feeds it timesteps whose noise level the model does not expect.
+const config = {
+  num_train_timesteps: 1000,
+  beta_schedule: "linear",
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  clip_sample: false,
+};
 const abar = diffusion.alphasCumprod(diffusion.betasFor(config));
 
 /** abar at a possibly fractional timestep (Euler-type samplers), linearly interpolated. */
@@ -29,8 +39,13 @@ const idealEps = (x: T.Tensor, t: number) => {
   return T.mul(T.sub(x, alpha * mu), sigma / (alpha * alpha * s * s + sigma * sigma));
 };
 
+// The diffusers schedulers of a VP model (the continuous-time samplers need generate(); flow matching
+// and consistency models take other networks than this noise prediction).
+const names = SAMPLER_NAMES.filter(
+  (n) => !["flow_match_euler", "consistency"].includes(n) && resolveSampler(n, config).kind === "scheduler",
+);
 const rows: { sampler: string; nfe: number; mean: string; std: string }[] = [];
-for (const name of SAMPLER_NAMES) {
+for (const name of names) {
   const scheduler = createSchedulerByName(name, config);
   let nfe = 0;
   const x = await diffusion.sample(

@@ -74,7 +74,8 @@ export interface KarrasOptions {
 
 /**
  * diffusers `_convert_to_karras(in_sigmas, n)`: a Karras grid of n sigmas between the last and first
- * input sigma (descending input), unless config bounds are given.
+ * input sigma (descending input), unless config bounds are given. One step is sigma_max alone (the
+ * ramp `linspace(0, 1, 1)` is [0]), also when the one input sigma is both ends.
  */
 export function karrasFromSigmas(
   inSigmas: ArrayLike<number>,
@@ -83,5 +84,6 @@ export function karrasFromSigmas(
 ): Float64Array {
   const sigmaMin = options.sigmaMin ?? inSigmas[inSigmas.length - 1];
   const sigmaMax = options.sigmaMax ?? inSigmas[0];
+  if (n === 1 && sigmaMax === sigmaMin) return karrasSigmas(0, sigmaMax, 1, options.rho ?? 7);
   return karrasSigmas(sigmaMin, sigmaMax, n, options.rho ?? 7);
 }
