@@ -58,6 +58,17 @@ describe("sampler names", () => {
     expect(() => createSchedulerByName("pf_ode", vectorConfig)).toThrow(/continuous-time sampler/);
   });
 
+  it("every VP scheduler sampler runs on the model's noise schedule, not its class's default betas", () => {
+    // Heun's own defaults are 0.00085..0.012 (diffusers'), the others' 0.0001..0.02: neither is this model's.
+    const model = new DDPMScheduler({ clip_sample: false, beta_start: 0.0005, beta_end: 0.015 });
+    const config = { ...model.toJSON() };
+    for (const n of SCHEDULER_SAMPLER_NAMES) {
+      if (n === "flow_match_euler" || n === "consistency") continue;
+      const s = createSchedulerByName(n, config) as unknown as { alphasCumprod: Float64Array };
+      expect(Array.from(s.alphasCumprod), n).toEqual(Array.from(model.alphasCumprod));
+    }
+  });
+
   it("settings belong to their sampler", () => {
     expect(() => checkSamplerSpec({ name: "dpmsolver++", eta: 1 })).toThrow(/eta applies only to ddim/);
     expect(() => checkSamplerSpec({ name: "ddim", varianceType: "fixed_large" })).toThrow(/only to ddpm/);

@@ -5,6 +5,9 @@
  * is a single Euler step.
  *   d_i = (x - D(x; sigma_i)) / sigma_i,  x~ = x + (sigma_{i+1} - sigma_i) d_i,
  *   x' = x + (sigma_{i+1} - sigma_i) (d_i + d~) / 2,  d~ = (x~ - D(x~; sigma_{i+1})) / sigma_{i+1}.
+ * Its sigmas are Euler's on the same schedule (ve-base.ts), each interior one repeated; but like
+ * diffusers its default betas are 0.00085..0.012 (Stable Diffusion's), not the 0.0001..0.02 of the
+ * other schedulers, so a config that omits beta_start/beta_end gives it another schedule than theirs.
  */
 import type * as T from "../../tensor/index.js";
 import { lincomb } from "../combine.js";
