@@ -19,8 +19,13 @@
  */
 import { InputError } from "../io/input-error.js";
 import { type AutoencoderKLConfig, parseAutoencoderKLConfig } from "./autoencoder-kl-config.js";
-import { ConfigError } from "./config-fields.js";
+import { ConfigError, type ParseOptions } from "./config-fields.js";
 import { type MLPDenoiserConfig, parseMLPDenoiserConfig } from "./mlp-denoiser.js";
+import {
+  parseTutorialUNetConfig,
+  TUTORIAL_UNET_CLASS,
+  type TutorialUNetConfig,
+} from "./tutorial-unet-config.js";
 import { parseUNet2DConfig, type UNet2DConfig } from "./unet2d-config.js";
 
 /** More layers than this is refused whatever the memory (each layer is a JS object and ONNX nodes). */
@@ -32,7 +37,7 @@ export class ResourceError extends InputError {
 }
 
 export interface ModelEstimate {
-  className: "UNet2DModel" | "AutoencoderKL" | "MLPDenoiser";
+  className: "UNet2DModel" | "AutoencoderKL" | "MLPDenoiser" | typeof TUTORIAL_UNET_CLASS;
   parameters: number;
   layers: number;
   /** float32 elements alive at the peak of one example's inference forward. */
@@ -215,6 +220,58 @@ function mlpDenoiser(c: MLPDenoiserConfig): Tally {
   return t;
 }
 
+/**
+ * TutorialUNet (tutorial-unet.ts): the seed tutorial's ImprovedUNet. Its residual block adds the time
+ * MLP after conv1 and a 1x1 residual conv when the channels change; its attention block is a 1x1 qkv
+ * conv and a 1x1 output conv over all channels; 4x4 stride-2 convs down, transposed convs up.
+ */
+function tutorialUNet(c: TutorialUNetConfig): Tally {
+  const t = new Tally();
+  const base = c.base_channels;
+  const ch = [base, ...c.channel_multipliers.map((m) => base * m)];
+  const L = c.channel_multipliers.length;
+  const temb = 4 * base;
+  const s = c.sample_size ?? 0;
+  let [h, w] = typeof s === "number" ? [s, s] : [s[0]!, s[1] ?? s[0]!];
+  const res = (cin: number, cout: number, hw: number) => {
+    let p = 2 * cin + conv(cin, cout, 3) + linear(temb, cout) + 2 * cout + conv(cout, cout, 3);
+    if (cin !== cout) p += conv(cin, cout, 1);
+    t.layer(p, (2 * cin + 5 * cout) * hw, (cin + 3 * cout) * hw);
+    t.layers += 6;
+  };
+  const attn = (ch: number, hw: number) => {
+    const scores = 2 * c.num_heads * hw * hw;
+    t.layer(2 * ch + conv(ch, 3 * ch, 1) + conv(ch, ch, 1), 6 * ch * hw + scores, 6 * ch * hw + scores);
+    t.layers += 3;
+  };
+  t.layer(linear(base, temb) + linear(temb, temb), 2 * temb);
+  t.layer(conv(c.image_channels, base, 3), base * h * w);
+  t.skips += base * h * w;
+  const sizes: [number, number][] = [];
+  for (let i = 0; i < L; i++) {
+    sizes.push([h, w]);
+    for (let j = 0; j < c.num_res_blocks; j++) res(j === 0 ? ch[i]! : ch[i + 1]!, ch[i + 1]!, h * w);
+    if (c.use_attention[i]) attn(ch[i + 1]!, h * w);
+    t.skips += ch[i + 1]! * h * w;
+    if (i === L - 1) continue;
+    [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+    t.layer(conv(ch[i + 1]!, ch[i + 1]!, 4), ch[i + 1]! * h * w);
+  }
+  res(ch[L]!, ch[L]!, h * w);
+  attn(ch[L]!, h * w);
+  res(ch[L]!, ch[L]!, h * w);
+  for (let k = 0; k < L; k++) {
+    const i = L - 1 - k;
+    const [inCh, outCh] = [ch[i + 1]!, ch[i]!];
+    [h, w] = sizes[i]!;
+    if (i < L - 1) t.layer(conv(inCh, inCh, 4), inCh * h * w);
+    for (let j = 0; j <= c.num_res_blocks; j++) res(j === 0 ? 2 * inCh : outCh, outCh, h * w);
+    if (c.use_attention[i]) attn(outCh, h * w);
+  }
+  t.layer(2 * base + conv(base, c.image_channels, 3), (2 * base + c.image_channels) * h * w);
+  return t;
+}
+
 function finish(className: ModelEstimate["className"], t: Tally): ModelEstimate {
   return {
     className,
@@ -236,7 +293,7 @@ function guardLayers(className: string, layers: number, fields: string): void {
 
 /** Estimates a UNet2DModel config.json object (validated first: a ConfigError for a bad field). */
 export function estimateUNet2D(raw: unknown): ModelEstimate {
-  const c = parseUNet2DConfig(raw);
+  const c = parseUNet2DConfig(raw, QUIET);
   guardLayers("UNet2DModel", 14 * c.block_out_channels.length * (c.layers_per_block + 1), LAYER_FIELDS);
   return finish("UNet2DModel", unet2d(c));
 }
@@ -250,16 +307,31 @@ export function estimateAutoencoderKL(raw: unknown): ModelEstimate {
 
 /** Estimates an MLPDenoiser config.json object. */
 export function estimateMLPDenoiser(raw: unknown): ModelEstimate {
-  const c = parseMLPDenoiserConfig(raw);
+  const c = parseMLPDenoiserConfig(raw, QUIET);
   guardLayers("MLPDenoiser", 4 * c.num_layers, "num_layers");
   return finish("MLPDenoiser", mlpDenoiser(c));
 }
+
+/** Estimates a TutorialUNet config.json object. */
+export function estimateTutorialUNet(raw: unknown): ModelEstimate {
+  const c = parseTutorialUNetConfig(raw, QUIET);
+  guardLayers(
+    TUTORIAL_UNET_CLASS,
+    14 * c.channel_multipliers.length * (c.num_res_blocks + 1),
+    "num_res_blocks and channel_multipliers",
+  );
+  return finish(TUTORIAL_UNET_CLASS, tutorialUNet(c));
+}
+
+/** Estimating parses the config again: its unknown keys were (or will be) reported by the loader. */
+const QUIET: ParseOptions = { unknown: "ignore" };
 
 const LAYER_FIELDS = "layers_per_block and block_out_channels";
 
 const ESTIMATORS: Record<ModelEstimate["className"], (raw: unknown) => ModelEstimate> = {
   UNet2DModel: estimateUNet2D,
   AutoencoderKL: estimateAutoencoderKL,
+  [TUTORIAL_UNET_CLASS]: estimateTutorialUNet,
   MLPDenoiser: estimateMLPDenoiser,
 };
 

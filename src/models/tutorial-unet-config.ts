@@ -14,6 +14,7 @@ import {
   int,
   nullable,
   num,
+  type ParseOptions,
   parseConfig,
   type Schema,
 } from "./config-fields.js";
@@ -44,10 +45,13 @@ const schema: Schema<TutorialUNetConfig> = {
   sample_size: { check: nullable(either(int(1), arrayOf(int(1)))), default: null },
 };
 
-/** Validates a TutorialUNet config object (extra keys such as `_class_name` are ignored). */
-export function parseTutorialUNetConfig(raw: unknown): TutorialUNetConfig {
+/** The fields a TutorialUNet config may have (the ones a user types are checked against them). */
+export const TUTORIAL_UNET_CONFIG_KEYS: readonly string[] = Object.keys(schema);
+
+/** Validates a TutorialUNet config object (`_private` keys are ignored; unknown keys warn by default). */
+export function parseTutorialUNetConfig(raw: unknown, options: ParseOptions = {}): TutorialUNetConfig {
   const m = TUTORIAL_UNET_CLASS;
-  const c = parseConfig(m, raw, schema);
+  const c = parseConfig(m, raw, schema, options);
   const levels = c.channel_multipliers.length;
   expectField(m, levels >= 1, "channel_multipliers", c.channel_multipliers, "at least one level");
   expectField(

@@ -18,7 +18,11 @@ import {
   MLP_DENOISER_CONFIG_KEYS,
   type MLPDenoiserConfig,
 } from "../models/mlp-denoiser.js";
-import { TUTORIAL_UNET_CLASS, type TutorialUNetConfig } from "../models/tutorial-unet-config.js";
+import {
+  TUTORIAL_UNET_CLASS,
+  TUTORIAL_UNET_CONFIG_KEYS,
+  type TutorialUNetConfig,
+} from "../models/tutorial-unet-config.js";
 import { UNET2D_CONFIG_KEYS, type UNet2DConfig } from "../models/unet2d-config.js";
 import type { Key } from "../random/index.js";
 
@@ -250,10 +254,11 @@ export function modelSpecFor(
 ): ModelSpec {
   const classes = preset.classConditional ? { num_class_embeds: nullClassIndex(numClasses) + 1 } : {};
   // The overrides were typed by the user (--model JSON, the config file's "model"): unknown keys fail.
-  const [className, keys] =
-    preset.model.kind === "mlp"
-      ? [MLP_DENOISER_CLASS, MLP_DENOISER_CONFIG_KEYS]
-      : ["UNet2DModel", UNET2D_CONFIG_KEYS];
+  const [className, keys] = {
+    mlp: [MLP_DENOISER_CLASS, MLP_DENOISER_CONFIG_KEYS] as const,
+    tutorial: [TUTORIAL_UNET_CLASS, TUTORIAL_UNET_CONFIG_KEYS] as const,
+    unet: ["UNet2DModel", UNET2D_CONFIG_KEYS] as const,
+  }[preset.model.kind];
   reportUnknownKeys(className, overrides, keys, { unknown: "error" });
   if (preset.model.kind === "mlp") {
     if (data.kind !== "vector")
@@ -298,11 +303,13 @@ export function nullClassIndex(numClasses: number | undefined): number {
 
 /** A fresh model for a preset's model spec, its parameters initialised from `key`. */
 export function denoiserFromSpec(spec: ModelSpec, key: Key): Denoiser {
-  const className =
-    spec.kind === "unet"
-      ? "UNet2DModel"
-      : spec.kind === "tutorial"
-        ? TUTORIAL_UNET_CLASS
-        : MLP_DENOISER_CLASS;
-  return denoiserFromConfig({ ...spec.config, _class_name: className }, key);
+  return denoiserFromConfig(specConfig(spec), key);
+}
+
+/** The config.json object a preset's model spec builds (with its `_class_name`). */
+export function specConfig(spec: ModelSpec): Record<string, unknown> {
+  const className = { unet: "UNet2DModel", tutorial: TUTORIAL_UNET_CLASS, mlp: MLP_DENOISER_CLASS }[
+    spec.kind
+  ];
+  return { ...spec.config, _class_name: className };
 }

@@ -5,16 +5,9 @@
  * the budget is refused with the estimate (ResourceError) instead of dying of an out-of-memory kill.
  */
 import { checkMemory, estimateModel } from "../models/estimate.js";
-import { MLP_DENOISER_CLASS } from "../models/mlp-denoiser.js";
 import type { TrainConfig } from "./config.js";
-import type { ModelSpec } from "./presets.js";
 
 const HINT = "pass --max-memory SIZE to allow more, or reduce --batch-size / --num-samples / the model";
-
-/** The config.json object a preset's model spec builds (as `denoiserFromSpec` does). */
-export function specConfig(spec: ModelSpec): Record<string, unknown> {
-  return { ...spec.config, _class_name: spec.kind === "unet" ? "UNet2DModel" : MLP_DENOISER_CLASS };
-}
 
 /** Throws a ResourceError when training or the sample grids of `model` would exceed `limitBytes`. */
 export function checkRunMemory(

@@ -51,9 +51,9 @@ import {
 } from "./checkpoint-node.js";
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
-import { denoiserFromSpec, modelSpecFor, presetForData } from "./presets.js";
+import { denoiserFromSpec, modelSpecFor, presetForData, specConfig } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
-import { checkRunMemory, specConfig } from "./run-limits.js";
+import { checkRunMemory } from "./run-limits.js";
 import { LOG_FILE, readLog, truncateLog } from "./run-log-node.js";
 import { checkBadSteps, DivergedError, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";

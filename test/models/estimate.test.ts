@@ -14,6 +14,7 @@ import {
   ResourceError,
 } from "../../src/models/estimate.js";
 import { MLPDenoiser } from "../../src/models/mlp-denoiser.js";
+import { TutorialUNet } from "../../src/models/tutorial-unet.js";
 import { UNet2DModel } from "../../src/models/unet2d.js";
 
 const groups = fc.constantFrom(1, 2, 4);
@@ -99,7 +100,37 @@ const mlpConfig = fc.record({
   num_class_embeds: fc.constantFrom(null, 1, 7),
 });
 
+const tutorialConfig = fc
+  .record({
+    g: groups,
+    heads: fc.constantFrom(1, 2, 4),
+    mult: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+    attn: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    blocks: fc.integer({ min: 1, max: 2 }),
+    image: fc.integer({ min: 1, max: 3 }),
+  })
+  .map((r) => ({
+    _class_name: "TutorialUNet",
+    image_channels: r.image,
+    base_channels: 4 * r.g * r.heads,
+    channel_multipliers: r.mult,
+    num_res_blocks: r.blocks,
+    use_attention: r.mult.map((_, i) => r.attn[i]!),
+    norm_num_groups: r.g,
+    num_heads: r.heads,
+    dropout: 0,
+    sample_size: 8,
+  }));
+
 describe("parameter count from the config equals the built model's", () => {
+  it("TutorialUNet", () => {
+    fc.assert(
+      fc.property(tutorialConfig, (config) => {
+        expect(estimateModel(config).parameters).toBe(new TutorialUNet(config).parameterCount());
+      }),
+      { numRuns: 60, seed: 17 },
+    );
+  });
   it("UNet2DModel", () => {
     fc.assert(
       fc.property(unetConfig, (config) => {
