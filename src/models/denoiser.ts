@@ -7,6 +7,7 @@
 import type { Module, Params } from "../nn/module.js";
 import type { Key } from "../random/index.js";
 import type * as T from "../tensor/index.js";
+import { ConfigError } from "./config-fields.js";
 import { MLP_DENOISER_CLASS, MLPDenoiser } from "./mlp-denoiser.js";
 import { UNet2DModel } from "./unet2d.js";
 
@@ -29,7 +30,7 @@ export interface Denoiser {
 
 function sampleSize(size: number | number[] | null): [number, number] {
   if (size === null)
-    throw new Error('UNet2DModel config: field "sample_size" is null; expected the image size');
+    throw new ConfigError('UNet2DModel config: field "sample_size" is null; expected the image size');
   return typeof size === "number" ? [size, size] : [size[0]!, size[1] ?? size[0]!];
 }
 
@@ -71,7 +72,7 @@ export function denoiserFromConfig(config: Record<string, unknown>, key?: Key): 
     if (key) m.init(key);
     return wrapDenoiser(m);
   }
-  throw new Error(
+  throw new ConfigError(
     `model config: field "_class_name" is ${JSON.stringify(name)}; expected one of ${DENOISER_CLASSES.join(", ")}`,
   );
 }

@@ -5,7 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { readJsonFile, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
-import { inFile } from "../io/input-error.js";
+import { InputFileError, inFile } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
 import { tensorToFloat32 } from "../io/safetensors_convert.js";
 import type { Params } from "../nn/module.js";
@@ -68,7 +68,7 @@ export async function loadPretrained(dir: string, maxMemory?: number): Promise<P
   try {
     model.loadStateDict(weights, { strict: true });
   } catch (e) {
-    throw new Error(`${path.join(dir, WEIGHTS_FILE)}: ${(e as Error).message}`);
+    throw new InputFileError(path.join(dir, WEIGHTS_FILE), (e as Error).message, { cause: e });
   }
   return model;
 }
