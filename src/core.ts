@@ -1,5 +1,6 @@
 /** The browser-safe core of diffuse (no Node-only API). */
 export * as diffusion from "./diffusion/index.js";
+export { InputError, InputFileError } from "./io/input-error.js";
 export * as models from "./models/index.js";
 export { MLPDenoiser } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";

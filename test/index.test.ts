@@ -14,4 +14,11 @@ describe("the package's Node entry", () => {
     expect(typeof diffuse.data.loadDataset).toBe("function");
     expect(typeof diffuse.runTraining).toBe("function");
   });
+
+  it("exposes the named error for bad input and the resource estimate", () => {
+    expect(new diffuse.InputFileError("a.png", "bad")).toBeInstanceOf(diffuse.InputError);
+    expect(
+      diffuse.models.estimateModel({ _class_name: "MLPDenoiser", in_features: 2 }).parameters,
+    ).toBeGreaterThan(0);
+  });
 });

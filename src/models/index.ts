@@ -2,6 +2,7 @@
 export * from "./autoencoder-kl.js";
 export * from "./autoencoder-kl-config.js";
 export { ConfigError } from "./config-fields.js";
+export * from "./estimate.js";
 export * from "./unet2d.js";
 export * from "./unet2d-blocks.js";
 export * from "./unet2d-config.js";
