@@ -9,6 +9,7 @@
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
 export * as metrics from "./eval/metrics.js";
+export { InputError, InputFileError } from "./io/input-error.js";
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
 export * as models from "./models/index.js";

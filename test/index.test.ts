@@ -37,4 +37,11 @@ describe("the package's Node entry", () => {
     }
     expect(diffuse.SAMPLER_NAMES).toContain("dpmsolver++");
   });
+
+  it("exposes the named error for bad input and the resource estimate", () => {
+    expect(new diffuse.InputFileError("a.png", "bad")).toBeInstanceOf(diffuse.InputError);
+    expect(
+      diffuse.models.estimateModel({ _class_name: "MLPDenoiser", in_features: 2 }).parameters,
+    ).toBeGreaterThan(0);
+  });
 });

@@ -11,8 +11,10 @@
  * was trained on the train split: its features of training images are tighter than those of unseen
  * images, generated ones included.
  */
+
 import { type ImageDataset, loadDataset } from "../data/index.js";
 import { readSafetensorsFile } from "../io/files.js";
+import { InputFileError } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
 import { tensorToFloat32, tensorToInt32 } from "../io/safetensors_convert.js";
 import { makeKey, permutation } from "../random/index.js";
@@ -44,20 +46,26 @@ export function samplesFromTensors(
   const t = tensors.get("samples");
   if (!t) {
     const names = [...tensors.keys()].map((n) => JSON.stringify(n)).join(", ") || "none";
-    throw new Error(
+    throw new InputFileError(
+      source,
       `${source}: no tensor named "samples" (found ${names}); expected [N, 1, 28, 28] images in [-1, 1]`,
+      { named: true },
     );
   }
   const { channels: c, size: s } = expected;
   const [n, ...rest] = t.shape;
   if (t.shape.length !== 4 || !n || rest[0] !== c || rest[1] !== s || rest[2] !== s) {
-    throw new Error(
+    throw new InputFileError(
+      source,
       `${source}: tensor "samples" has shape [${t.shape.join(", ")}], expected [N, ${c}, ${s}, ${s}] with N >= 1`,
+      { named: true },
     );
   }
   if (!FLOAT_DTYPES.includes(t.dtype)) {
-    throw new Error(
+    throw new InputFileError(
+      source,
       `${source}: tensor "samples" has dtype ${t.dtype}, expected one of ${FLOAT_DTYPES.join(", ")}`,
+      { named: true },
     );
   }
   const images = Float32Array.from(tensorToFloat32(t));
@@ -65,7 +73,11 @@ export function samplesFromTensors(
   for (let i = 0; i < images.length; i++) {
     const v = images[i]!;
     if (!Number.isFinite(v))
-      throw new Error(`${source}: tensor "samples" has a non-finite value ${v} at index ${i}`);
+      throw new InputFileError(
+        source,
+        `${source}: tensor "samples" has a non-finite value ${v} at index ${i}`,
+        { named: true },
+      );
     if (v < -1 || v > 1) {
       clamped++;
       images[i] = Math.min(1, Math.max(-1, v));
@@ -75,20 +87,26 @@ export function samplesFromTensors(
   const l = tensors.get("labels");
   if (l) {
     if (l.shape.length !== 1 || l.shape[0] !== n) {
-      throw new Error(
+      throw new InputFileError(
+        source,
         `${source}: tensor "labels" has shape [${l.shape.join(", ")}], expected [${n}] (one per sample)`,
+        { named: true },
       );
     }
     if (!INT_DTYPES.includes(l.dtype)) {
-      throw new Error(
+      throw new InputFileError(
+        source,
         `${source}: tensor "labels" has dtype ${l.dtype}, expected an integer dtype (I32, I64, I8, U8)`,
+        { named: true },
       );
     }
     const labels = tensorToInt32(l, "labels");
     const bad = labels.findIndex((y) => y < 0 || y >= expected.numClasses);
     if (bad >= 0) {
-      throw new Error(
+      throw new InputFileError(
+        source,
         `${source}: tensor "labels" has ${labels[bad]} at index ${bad}, expected a class in [0, ${expected.numClasses})`,
+        { named: true },
       );
     }
     out.labels = labels;

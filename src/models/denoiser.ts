@@ -8,6 +8,7 @@ import type { ForwardOptions } from "../nn/dropout.js";
 import type { Module, Params } from "../nn/module.js";
 import type { Key } from "../random/index.js";
 import type * as T from "../tensor/index.js";
+import { ConfigError } from "./config-fields.js";
 import { MLP_DENOISER_CLASS, MLPDenoiser } from "./mlp-denoiser.js";
 import { TutorialUNet } from "./tutorial-unet.js";
 import { TUTORIAL_UNET_CLASS } from "./tutorial-unet-config.js";
@@ -40,7 +41,8 @@ export interface Denoiser {
 }
 
 function sampleSize(size: number | number[] | null, model = "UNet2DModel"): [number, number] {
-  if (size === null) throw new Error(`${model} config: field "sample_size" is null; expected the image size`);
+  if (size === null)
+    throw new ConfigError(`${model} config: field "sample_size" is null; expected the image size`);
   return typeof size === "number" ? [size, size] : [size[0]!, size[1] ?? size[0]!];
 }
 
@@ -98,7 +100,7 @@ export function denoiserFromConfig(config: Record<string, unknown>, key?: Key): 
     if (key) m.init(key);
     return wrapDenoiser(m);
   }
-  throw new Error(
+  throw new ConfigError(
     `model config: field "_class_name" is ${JSON.stringify(name)}; expected one of ${DENOISER_CLASSES.join(", ")}`,
   );
 }

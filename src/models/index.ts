@@ -2,6 +2,7 @@
 export * from "./autoencoder-kl.js";
 export * from "./autoencoder-kl-config.js";
 export { ConfigError } from "./config-fields.js";
+export * from "./estimate.js";
 export * from "./tutorial-unet.js";
 export * from "./tutorial-unet-blocks.js";
 export * from "./tutorial-unet-config.js";

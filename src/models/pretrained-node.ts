@@ -5,7 +5,7 @@
 import path from "node:path";
 import { makeDir } from "../io/dirs.js";
 import { readJsonFile, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
-import { inFile } from "../io/input-error.js";
+import { InputFileError, inFile } from "../io/input-error.js";
 import type { StTensor } from "../io/safetensors.js";
 import { tensorToFloat32 } from "../io/safetensors_convert.js";
 import { assertFiniteParams } from "../nn/finite.js";
@@ -76,7 +76,7 @@ export async function loadPretrained(
   try {
     model.loadStateDict(weights, { strict: true });
   } catch (e) {
-    throw new Error(`${path.join(dir, weightsFile)}: ${(e as Error).message}`);
+    throw new InputFileError(path.join(dir, weightsFile), (e as Error).message, { cause: e });
   }
   return model;
 }

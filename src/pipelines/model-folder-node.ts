@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { makeDir } from "../io/dirs.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
-import { attachFile } from "../io/input-error.js";
+import { attachFile, InputFileError } from "../io/input-error.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import { checkMemory, estimateModel } from "../models/estimate.js";
 import {
@@ -49,6 +49,15 @@ export interface LoadedModel {
 
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** A JSON file that must hold an object (InputFileError naming the file otherwise). */
+async function readJsonObject(file: string, what: string): Promise<Record<string, unknown>> {
+  const value = await readJsonFile(file, what);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InputFileError(file, `${what} ${file} is not a JSON object`, { named: true });
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Writes the pipeline folder for `denoiser` with weights `params`. */
@@ -93,10 +102,7 @@ export async function loadDenoiserFolder(
   limits: LoadLimits = {},
 ): Promise<{ denoiser: Denoiser; params: Params }> {
   const configPath = path.join(dir, CONFIG_FILE);
-  const config = (await readJsonFile(configPath, "model config")) as Record<string, unknown>;
-  if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new Error(`model config ${configPath} is not a JSON object`);
-  }
+  const config = await readJsonObject(configPath, "model config");
   let denoiser: Denoiser;
   try {
     checkMemory(estimateModel(config), {
@@ -115,7 +121,8 @@ export async function loadDenoiserFolder(
   try {
     denoiser.module.loadStateDict(weights, { strict: true });
   } catch (e) {
-    throw new Error(`${path.join(dir, WEIGHTS_FILE)}: ${(e as Error).message}`);
+    // The weights do not fit the config: bad input, naming the weights file.
+    throw new InputFileError(path.join(dir, WEIGHTS_FILE), (e as Error).message, { cause: e });
   }
   return { denoiser, params: denoiser.module.parameters() };
 }
@@ -136,14 +143,12 @@ export async function loadModelFolder(dir: string, limits: LoadLimits = {}): Pro
   // A bare unet/ folder of a pipeline still finds the pipeline's index and scheduler next to it.
   const root = isPipeline ? dir : path.dirname(path.resolve(dir));
   const rootIndex = path.join(root, MODEL_INDEX_FILE);
-  const index = existsSync(rootIndex)
-    ? ((await readJsonFile(rootIndex, "model index")) as Record<string, unknown>)
-    : {};
+  const index = existsSync(rootIndex) ? await readJsonObject(rootIndex, "model index") : {};
   const modelDir = isPipeline ? path.join(dir, "unet") : dir;
   const { denoiser, params } = await loadDenoiserFolder(modelDir, limits);
   const schedulerPath = path.join(root, "scheduler", SCHEDULER_CONFIG_FILE);
   const schedulerConfig = existsSync(schedulerPath)
-    ? ((await readJsonFile(schedulerPath, "scheduler config")) as Record<string, unknown>)
+    ? await readJsonObject(schedulerPath, "scheduler config")
     : null;
   const info = checkModelInfo(index._diffuse ?? {}, denoiser.numClassEmbeds, rootIndex);
   return {

@@ -97,6 +97,11 @@ function parseMeta(file: string, metadata: Record<string, string> | undefined): 
   } catch (e) {
     throw new CheckpointError(`${file}: metadata "${META_KEY}" is not valid JSON (${(e as Error).message})`);
   }
+  const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const bad = (field: string, value: unknown, expected: string): never => {
+    throw new CheckpointError(`${file}: field "${field}" is ${JSON.stringify(value)}; expected ${expected}`);
+  };
+  if (!isObject(meta)) bad(META_KEY, meta, "a JSON object");
   if (meta.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(
       `${file}: field "format" is ${JSON.stringify(meta.format)}; expected ${CHECKPOINT_FORMAT}`,
@@ -111,6 +116,15 @@ function parseMeta(file: string, metadata: Record<string, string> | undefined): 
     RngStream.fromState(meta.rng);
   } catch (e) {
     throw new CheckpointError(`${file}: field "rng": ${(e as Error).message}`);
+  }
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!isObject(meta.loader) || !count(meta.loader.epoch) || !count(meta.loader.index)) {
+    bad("loader", meta.loader, "{epoch, index} of non-negative integers");
+  }
+  if (!isObject(meta.config)) bad("config", meta.config, "the run's config object");
+  if (!isObject(meta.model)) bad("model", meta.model, "the model's config.json object");
+  if (typeof meta.elapsed !== "number" || !(meta.elapsed >= 0)) {
+    bad("elapsed", meta.elapsed, "a non-negative number of seconds");
   }
   return meta;
 }

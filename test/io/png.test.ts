@@ -219,6 +219,27 @@ describe("decodePng on hand-built files", () => {
   }
 });
 
+describe("decodePng resource bounds (issue 17)", () => {
+  it("refuses an image above the pixel limit before inflating anything", () => {
+    const rows = Array.from({ length: 40 }, () => [0, ...new Array<number>(40).fill(7)]);
+    const png = buildPng({ width: 40, height: 40, depth: 8, color: 0, rows });
+    expect(decodePng(png).data.length).toBe(1600);
+    expect(() => decodePng(png, 1000)).toThrow(/image size 40x40 exceeds the limit of 1000 pixels/);
+  });
+
+  it("a decompression bomb (IDAT inflating far beyond what the header needs) is a PngError", () => {
+    const rows = [
+      [0, 1, 2],
+      [0, 3, 4],
+      ...Array.from({ length: 2000 }, () => new Array<number>(100).fill(0)),
+    ];
+    const png = buildPng({ width: 2, height: 2, depth: 8, color: 0, rows });
+    expect(png.length).toBeLessThan(5000);
+    expect(() => decodePng(png)).toThrow(PngError);
+    expect(() => decodePng(png)).toThrow(/IDAT data does not decompress/);
+  });
+});
+
 describe("decodePng on the emoji dataset's files", () => {
   const dir = join(import.meta.dirname, "../../node_modules/emoji-datasource-twitter/img/twitter/64");
   // One file of each (bit depth, colour type) found in the folder.
