@@ -15,9 +15,9 @@
  * sites, and their batches stay exactly as before. Browser-safe.
  */
 import type { Denoiser } from "../models/denoiser.js";
-import { dropoutMaskValues } from "../nn/dropout.js";
+import { Dropout, dropoutMaskValues } from "../nn/dropout.js";
 import { keyForName } from "../nn/init.js";
-import type { Params } from "../nn/module.js";
+import type { Module, Params } from "../nn/module.js";
 import type { Key } from "../random/index.js";
 import * as T from "../tensor/index.js";
 
@@ -39,6 +39,7 @@ export function dropoutSites(
   withLabels: boolean,
 ): DropoutSite[] {
   const sites: DropoutSite[] = [];
+  if (!hasActiveDropout(denoiser.module)) return sites;
   const b = batchShape[0]!;
   const x = T.zeros([...batchShape]);
   const t = T.zeros([b], "int32");
@@ -56,6 +57,11 @@ export function dropoutSites(
     [params, x, t, labels],
   );
   return sites;
+}
+
+/** Whether the module tree holds a Dropout layer with p > 0 (else there is nothing to trace). */
+function hasActiveDropout(m: Module): boolean {
+  return (m instanceof Dropout && m.p > 0) || m.children.some(hasActiveDropout);
 }
 
 /** The masks of `sites` drawn from `key`, by layer path (each layer from its own key, folded from its path). */

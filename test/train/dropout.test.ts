@@ -53,6 +53,24 @@ describe("dropout in the compiled training loss", () => {
     expect(dropoutSites(model(0), params, shape, false)).toEqual([]);
   });
 
+  it("reaches UNet2DModel's resnet dropout too (--model '{\"dropout\":0.1}' trains with it)", () => {
+    const unet = denoiserFromConfig({
+      sample_size: 8,
+      in_channels: 1,
+      out_channels: 1,
+      block_out_channels: [8, 16],
+      down_block_types: ["DownBlock2D", "AttnDownBlock2D"],
+      up_block_types: ["AttnUpBlock2D", "UpBlock2D"],
+      norm_num_groups: 4,
+      attention_head_dim: 8,
+      layers_per_block: 1,
+      dropout: 0.1,
+    });
+    const found = dropoutSites(unet, unet.module.parameters(), shape, false);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((s) => s.p === 0.1 && s.shape[0] === 4)).toBe(true);
+  });
+
   it("is active: the loss depends on the masks' key, and matches the eager forward with the same masks", async () => {
     const m1 = drawDropoutMasks(makeKey(1), sites);
     const m2 = drawDropoutMasks(makeKey(2), sites);
