@@ -168,7 +168,9 @@ export async function loadModelFolder(dir: string, limits: LoadLimits = {}): Pro
  */
 export function checkModelInfo(raw: unknown, numClassEmbeds: number | null, file: string): ModelInfo {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new Error(`${file}: field "_diffuse" is ${JSON.stringify(raw)}; expected a JSON object`);
+    throw new InputFileError(file, `field "_diffuse" is ${JSON.stringify(raw)}; expected a JSON object`, {
+      field: "_diffuse",
+    });
   }
   const info = raw as ModelInfo;
   const check = (field: "numClasses" | "nullClass", lo: number, hiIncl: number) => {
@@ -176,13 +178,17 @@ export function checkModelInfo(raw: unknown, numClassEmbeds: number | null, file
     if (v === undefined || v === null) return;
     const range = `an integer in [${lo}, ${hiIncl}]`;
     if (numClassEmbeds === null) {
-      throw new Error(
-        `${file}: field "_diffuse.${field}" is ${JSON.stringify(v)} but the model has no class embedding (num_class_embeds is null)`,
+      throw new InputFileError(
+        file,
+        `field "_diffuse.${field}" is ${JSON.stringify(v)} but the model has no class embedding (num_class_embeds is null)`,
+        { field: `_diffuse.${field}` },
       );
     }
     if (!Number.isSafeInteger(v) || (v as number) < lo || (v as number) > hiIncl) {
-      throw new Error(
-        `${file}: field "_diffuse.${field}" is ${JSON.stringify(v)}; expected ${range} (the model has num_class_embeds = ${numClassEmbeds})`,
+      throw new InputFileError(
+        file,
+        `field "_diffuse.${field}" is ${JSON.stringify(v)}; expected ${range} (the model has num_class_embeds = ${numClassEmbeds})`,
+        { field: `_diffuse.${field}` },
       );
     }
   };
