@@ -22,7 +22,7 @@ import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
 import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 /**
- * The run `diffuse train` does without a dataset: about 7 minutes on 2 cores. 1200 steps is what it
+ * The run `diffuse train` does without a dataset: 7 to 16 minutes on 2 cores (measured on two machines). 1200 steps is what it
  * takes for clean digits; at 400 steps the samples are still speckled.
  */
 export const DEFAULT_RUN: Partial<TrainConfig> = {
@@ -192,7 +192,7 @@ export const TRAIN_COMMAND: Command = {
   ],
   epilog: [
     "Without --dataset (and no dataset in --config) it trains the built-in default: a small",
-    "class-conditional MNIST run (1200 steps, about 7 minutes on 2 cores) writing runs/mnist/samples.png.",
+    "class-conditional MNIST run (1200 steps, 7 to 16 minutes on 2 cores) writing runs/mnist/samples.png.",
     "The run directory holds checkpoint.safetensors, log.jsonl, samples.png, loss.png and the final",
     "model in diffusers layout (model_index.json, unet/, scheduler/).",
     "Ctrl-C (SIGINT) or SIGTERM: the run finishes its step, writes a checkpoint and exits 130 / 143;",
