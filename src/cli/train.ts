@@ -3,6 +3,7 @@
  * run (src/train/run-node.ts). Flags override the file. With no dataset given (no flag, no file
  * entry) it trains the built-in default: a small class-conditional MNIST run into runs/mnist.
  */
+import { existsSync } from "node:fs";
 import { DATASET_NAMES } from "../data/registry.js";
 import { PREDICTION_TYPES } from "../diffusion/loss-weights.js";
 import { readJsonFile } from "../io/files.js";
@@ -16,6 +17,7 @@ import {
   type TrainConfig,
   WEIGHTINGS,
 } from "../train/config.js";
+import { checkpointPath } from "../train/checkpoint-node.js";
 import { PRESET_NAMES } from "../train/presets.js";
 import { runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
@@ -215,7 +217,10 @@ export async function trainSettings(
     checkTrainConfigFields(fromFile, `config file ${file}`);
   }
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
-  const partial = merged.dataset === undefined ? { ...DEFAULT_RUN, ...merged } : merged;
+  // Without a dataset: the built-in default run, unless --resume continues a run in --out (its
+  // checkpoint holds the settings; the defaults would contradict them).
+  const resuming = merged.resume === true && merged.out !== undefined && existsSync(checkpointPath(merged.out));
+  const partial = merged.dataset === undefined && !resuming ? { ...DEFAULT_RUN, ...merged } : merged;
   checkTrainConfigFields(partial as Record<string, unknown>, "train");
   threadsFrom(partial.threads, values);
   return { partial, overwrite: overwrite === true, maxMemory: memoryLimitFrom(values) };

@@ -207,6 +207,11 @@ export async function runTraining(
   const state = resumeFrom
     ? (await loadCheckpoint(out, names)).state
     : initialState(denoiser.module.parameters(), config.seed);
+  if (state.step > config.steps) {
+    throw new RunError(
+      `resume: the checkpoint in ${out} is at step ${state.step}, past --steps ${config.steps}; pass --steps above ${state.step} to train further (nothing was changed)`,
+    );
+  }
   const trainer = new Trainer({ config, denoiser, train: data.train, valid: data.valid, nullClass }, state);
   const logFile = path.join(out, LOG_FILE);
   if (resumeFrom) await truncateLog(logFile, state.step, state.step >= config.steps);

@@ -245,6 +245,25 @@ describe("interrupts and the final save", () => {
     expect(withoutTime(await readLog(uninterrupted))).toEqual(before);
   });
 
+  it("the printed resume command works for a run that is not the default one (no --dataset given)", async () => {
+    const out = dir("resume-cli");
+    await runTraining({ ...RUN, out }, { ...quiet, haltAfter: 2 });
+    // `diffuse train --out DIR --resume`, as the interrupt message says: the checkpoint's settings,
+    // not the built-in MNIST default run's.
+    const { partial } = await trainSettings({ out, resume: true });
+    expect(partial.dataset).toBeUndefined();
+    await runTraining(partial, quiet);
+    expect(withoutTime(await readLog(out))).toEqual(withoutTime(await readLog(uninterrupted)));
+  });
+
+  it("--resume with --steps below the checkpoint's step fails and changes nothing", async () => {
+    const before = readFileSync(path.join(uninterrupted, "log.jsonl"));
+    await expect(runTraining({ ...RUN, steps: 4, out: uninterrupted, resume: true }, quiet)).rejects.toThrow(
+      `the checkpoint in ${uninterrupted} is at step 6, past --steps 4`,
+    );
+    expect(readFileSync(path.join(uninterrupted, "log.jsonl")).equals(before)).toBe(true);
+  });
+
   it("--resume without a checkpoint says it starts fresh", async () => {
     const out = dir("fresh");
     const rec = recorder();
