@@ -8,6 +8,7 @@ import { DATASET_NAMES } from "../data/registry.js";
 import { PREDICTION_TYPES } from "../diffusion/loss-weights.js";
 import { readJsonFile } from "../io/files.js";
 import { SCHEDULER_SAMPLER_NAMES } from "../pipelines/samplers.js";
+import { checkpointPath } from "../train/checkpoint-node.js";
 import {
   BETA_SCHEDULES,
   ConfigFieldError,
@@ -17,7 +18,6 @@ import {
   type TrainConfig,
   WEIGHTINGS,
 } from "../train/config.js";
-import { checkpointPath } from "../train/checkpoint-node.js";
 import { PRESET_NAMES } from "../train/presets.js";
 import { runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
@@ -219,7 +219,8 @@ export async function trainSettings(
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
   // Without a dataset: the built-in default run, unless --resume continues a run in --out (its
   // checkpoint holds the settings; the defaults would contradict them).
-  const resuming = merged.resume === true && merged.out !== undefined && existsSync(checkpointPath(merged.out));
+  const resuming =
+    merged.resume === true && merged.out !== undefined && existsSync(checkpointPath(merged.out));
   const partial = merged.dataset === undefined && !resuming ? { ...DEFAULT_RUN, ...merged } : merged;
   checkTrainConfigFields(partial as Record<string, unknown>, "train");
   threadsFrom(partial.threads, values);

@@ -11,10 +11,11 @@
  * Every name accepts its spellings elsewhere: the short CLI names (`dpmsolver++`), the registry's
  * aliases (`dpm_multistep`) and diffusers' class names (`DPMSolverMultistepScheduler`). Browser-safe.
  */
-import { schedulerFromConfig } from "../diffusion/from-config.js";
+import { KARRAS_COMPATIBLE, schedulerFromConfig } from "../diffusion/from-config.js";
 import { isSchedulerName, schedulerClassName } from "../diffusion/registry.js";
 import type { Scheduler } from "../diffusion/scheduler.js";
 import { TIMESTEP_SPACINGS } from "../diffusion/timesteps.js";
+import { InputError } from "../io/input-error.js";
 import { didYouMean } from "../util/names.js";
 import type { WarnFn } from "../util/warn.js";
 
@@ -174,6 +175,7 @@ export function resolveSampler(
   const s: SamplerSpec = typeof spec === "string" ? { name: spec } : spec;
   const name = checkSamplerSpec(s);
   const entry = SAMPLERS[name]!;
+  checkModelFamily(name, entry.kind === "scheduler" ? entry.className : null, schedulerConfig);
   if (entry.kind !== "scheduler") return { name, kind: entry.kind, spec: s };
   const overrides: Record<string, unknown> = { ...entry.extra };
   if (s.varianceType !== undefined) overrides.variance_type = s.varianceType;
@@ -187,6 +189,34 @@ export function resolveSampler(
     { overrides, ...(options.warn ? { warn: options.warn } : {}) },
   );
   return { name, kind: "scheduler", scheduler, stepOptions: s.eta !== undefined ? { eta: s.eta } : {} };
+}
+
+/** What a scheduler class samples: VP diffusion (noise/v/x0 prediction), flow matching, consistency. */
+function family(className: string): "diffusion" | "flow matching" | "consistency" | null {
+  if (KARRAS_COMPATIBLE.includes(className) || className === "DDIMInverseScheduler") return "diffusion";
+  if (className === "FlowMatchEulerDiscreteScheduler") return "flow matching";
+  if (className === "CMStochasticIterativeScheduler") return "consistency";
+  return null;
+}
+
+/**
+ * A sampler of one family on a model of another (flow-matching Euler on a noise-prediction model, DDIM
+ * on a flow model) runs and returns garbage: refuse it. The model's family is its scheduler config's
+ * `_class_name` (the training schedule); continuous-time samplers (className null) are diffusion's.
+ */
+function checkModelFamily(name: string, className: string | null, config: Record<string, unknown>): void {
+  const trained = config._class_name;
+  if (typeof trained !== "string") return;
+  const [want, have] = [family(className ?? "DDPMScheduler"), family(trained)];
+  if (want === null || have === null || want === have) return;
+  const fitting = SAMPLER_NAMES.filter((n) => {
+    const e = SAMPLERS[n]!;
+    return family(e.kind === "scheduler" ? e.className : "DDPMScheduler") === have;
+  });
+  throw new InputError(
+    `sampler ${name}: samples ${want} models, but this model was trained as a ${have} model (its scheduler config is ${trained}); use ${fitting.join(", ")}`,
+    { field: "sampler" },
+  );
 }
 
 /** A scheduler called `name` (a scheduler sampler, see SCHEDULER_SAMPLER_NAMES) on `config`'s schedule. */

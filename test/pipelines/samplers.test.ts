@@ -47,15 +47,29 @@ describe("sampler names", () => {
   });
 
   it("every scheduler sampler builds from a saved DDPM config; the same class either way", () => {
+    const { _class_name: _, ...unnamed } = vectorConfig;
     for (const n of SCHEDULER_SAMPLER_NAMES) {
       const warnings: string[] = [];
-      const s = createSchedulerByName(n, vectorConfig, { warn: (m) => warnings.push(m) });
-      expect(createSchedulerByName(s.className, vectorConfig, { warn: () => {} }).className).toBe(
-        s.className,
-      );
+      // Flow matching and consistency refuse a DDPM model's config (next test); built from the bare fields here.
+      const config = n === "flow_match_euler" || n === "consistency" ? unnamed : vectorConfig;
+      const s = createSchedulerByName(n, config, { warn: (m) => warnings.push(m) });
+      expect(createSchedulerByName(s.className, config, { warn: () => {} }).className).toBe(s.className);
       if (n !== "flow_match_euler" && n !== "consistency") expect(warnings, n).toEqual([]);
     }
     expect(() => createSchedulerByName("pf_ode", vectorConfig)).toThrow(/continuous-time sampler/);
+  });
+
+  it("a sampler of another family than the model's (flow matching, consistency on a DDPM model) is refused", () => {
+    for (const n of ["flow_match_euler", "FlowMatchEulerDiscreteScheduler", "consistency"]) {
+      expect(() => createSchedulerByName(n, vectorConfig)).toThrow(
+        /this model was trained as a diffusion model/,
+      );
+    }
+    const flow = { _class_name: "FlowMatchEulerDiscreteScheduler", num_train_timesteps: 1000 };
+    expect(() => createSchedulerByName("ddim", flow)).toThrow(
+      /sampler ddim: samples diffusion models, but this model was trained as a flow matching model.*use flow_match_euler/,
+    );
+    expect(createSchedulerByName("flow_match_euler", flow).className).toBe("FlowMatchEulerDiscreteScheduler");
   });
 
   it("every VP scheduler sampler runs on the model's noise schedule, not its class's default betas", () => {
@@ -85,6 +99,7 @@ describe("generate with every sampler", () => {
   it("returns finite samples of the right shape and counts network evaluations", async () => {
     const nfes: Record<string, number> = {};
     for (const name of SAMPLER_NAMES) {
+      if (name === "flow_match_euler" || name === "consistency") continue; // not for a DDPM model
       const r = await generate({
         denoiser: mlp,
         params,
