@@ -3,6 +3,7 @@
  * bad value fails as a UsageError naming the flag) and a help line; `--help` text is generated.
  */
 import { parseArgs } from "node:util";
+import { didYouMean } from "../util/names.js";
 
 /** A mistake in the command line: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -83,6 +84,24 @@ function convert(flag: Flag, raw: string): FlagValue {
  * Parses `argv` (the arguments after the command name) against `command`'s flags. Returns the values
  * by camelCase name (absent flags are absent) and whether --help was given.
  */
+/**
+ * `--steps -5` as `--steps=-5`: parseArgs reads a value starting with "-" as another flag ("argument is
+ * ambiguous"); a negative number after a flag that takes a value is that flag's value (checked later).
+ */
+function joinNegativeValues(argv: string[], options: Record<string, { type: string }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const takesValue = a.startsWith("--") && options[a.slice(2)]?.type === "string";
+    if (takesValue && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export function parseFlags(
   command: Command,
   argv: string[],
@@ -91,13 +110,20 @@ export function parseFlags(
   for (const f of command.flags) options[f.name] = { type: f.kind === "boolean" ? "boolean" : "string" };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({
+      args: joinNegativeValues(argv, options),
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (e) {
     const code = (e as { code?: string }).code;
     const msg = (e as Error).message;
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const flag = /'([^']+)'/.exec(msg)?.[1] ?? msg;
-      throw new UsageError(`unknown flag ${flag}; see 'diffuse ${command.name} --help'`);
+      const names = Object.keys(options).map((n) => `--${n}`);
+      const hint = didYouMean(flag.split("=")[0]!, names);
+      throw new UsageError(`unknown flag ${flag}${hint}; see 'diffuse ${command.name} --help'`);
     }
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       const arg = /'([^']+)'/.exec(msg)?.[1] ?? msg;

@@ -36,7 +36,8 @@ const stderr = () => err.join("");
 describe("usage errors exit with 2 and a named error, without a stack trace", () => {
   const cases: [string[], RegExp][] = [
     [["train", "--steps", "abc"], /UsageError: --steps: expected a positive integer, got "abc"/],
-    [["train", "--stepz", "3"], /UsageError: unknown flag --stepz/],
+    [["train", "--stepz", "3"], /UsageError: unknown flag --stepz; did you mean "--steps"\?/],
+    [["train", "--steps", "-5"], /UsageError: --steps: expected a positive integer, got "-5"/],
     [["train", "--loss", "l3"], /UsageError: --loss: expected one of l2, l1, huber, torch-huber, got "l3"/],
     [["train", "--model", "{oops"], /UsageError: --model: expected a JSON object/],
     [["train", "extra"], /UsageError: unexpected argument "extra"/],
