@@ -188,6 +188,11 @@ export class DiffusionPipeline {
     const nullClass = this.info.nullClass ?? null;
     const guidanceScale =
       options.guidanceScale ?? (labels && nullClass !== null ? PIPELINE_DEFAULTS.guidanceScale : 1);
+    if (!labels && guidanceScale !== 1) {
+      throw new Error(
+        `guidanceScale: ${guidanceScale} needs a class-conditional model; this one is unconditional (use 1)`,
+      );
+    }
     const spec: string | SamplerSpec = isScheduler(sampler) ? "" : (sampler ?? PIPELINE_DEFAULTS.sampler);
     const how = isScheduler(sampler)
       ? { scheduler: sampler }

@@ -139,6 +139,9 @@ describe("image pipelines", () => {
       schedulerConfig: SCHEDULER,
     });
     await expect(pipe.generate({ labels: [1] })).rejects.toThrow(/unconditional/);
+    await expect(pipe.generate({ guidanceScale: 3 })).rejects.toThrow(
+      "guidanceScale: 3 needs a class-conditional model; this one is unconditional",
+    );
     const out = await pipe.generate({ numSamples: 3, steps: 2, sampler: "euler" });
     expect(out.samples.shape).toEqual([3, 1, 8, 8]);
     expect(out.values().every((v) => v >= -1 && v <= 1)).toBe(true);
