@@ -155,6 +155,7 @@ async function sampleModel(
       out: file,
       threads: (values.threads as number | undefined) ?? 0,
       maxMemory: memoryLimitFrom(values),
+      progress: process.stderr,
     });
   } catch (e) {
     await cleanup(); // an unloadable model (or a failed sampling) leaves no empty temporary folder

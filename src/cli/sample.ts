@@ -17,6 +17,7 @@ import { cyclicLabels } from "../pipelines/generate.js";
 import { type DiffusionPipeline, PIPELINE_DEFAULTS } from "../pipelines/pipeline.js";
 import { loadPipeline } from "../pipelines/pipeline-node.js";
 import { checkSamplerSpec, type SamplerSpec, samplerHelp } from "../pipelines/samplers.js";
+import { Progress, type ProgressSink } from "../train/progress.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { LIMIT_FLAGS, MEMORY_HINT, memoryLimitFrom, threadsFrom } from "./limits.js";
 
@@ -140,6 +141,8 @@ export interface SampleSettings {
   threads: number;
   /** Memory budget in bytes for the model and the batch of samples (default: defaultMemoryLimit()). */
   maxMemory?: number;
+  /** Where the sampling progress goes (the CLI: stderr); absent: none. */
+  progress?: ProgressSink;
 }
 
 /** --sampler and its settings (each checked against the sampler by resolveSampler). */
@@ -182,6 +185,24 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
   };
 }
 
+/**
+ * A progress line for the sampling loop: redrawn on a terminal; in a log, about ten lines a run. The
+ * adaptive ODE solver reports its own (growing) total.
+ */
+function sampleProgress(sink: ProgressSink): (i: number, total: number) => void {
+  let bar: Progress | null = null;
+  let shownTotal = 0;
+  return (i, total) => {
+    if (bar === null || total !== shownTotal) {
+      bar = new Progress(sink, total);
+      shownTotal = total;
+    }
+    const every = sink.isTTY ? 1 : Math.max(1, Math.round(total / 10));
+    if (i % every === 0 || i === total) bar.update(i, undefined, "sampling");
+    if (i === total) bar.finish();
+  };
+}
+
 /** Samples per the settings and writes `s.out`; returns what was written. */
 export async function runSample(
   s: SampleSettings,
@@ -209,6 +230,7 @@ export async function runSample(
     ...(labels ? { labels } : {}),
     ...(s.guidanceScale !== undefined ? { guidanceScale: s.guidanceScale } : {}),
     threads: s.threads,
+    ...(s.progress ? { onStep: sampleProgress(s.progress) } : {}),
   });
   const shape = [...output.samples.shape];
   if (path.extname(s.out).toLowerCase() === ".safetensors") {
@@ -229,7 +251,7 @@ export async function sampleMain(argv: string[]): Promise<number> {
     process.stdout.write(helpText(SAMPLE_COMMAND));
     return 0;
   }
-  const r = await runSample(settings(values));
+  const r = await runSample({ ...settings(values), progress: process.stderr });
   process.stdout.write(
     `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}), sampler: r.sampler, nfe: r.nfe })}\n`,
   );

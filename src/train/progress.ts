@@ -48,9 +48,9 @@ export class Progress {
     this.startStep = startStep;
   }
 
-  /** The text of one update (without line control). */
-  line(step: number, loss: number, extra = ""): string {
-    this.smoothed = this.smoothed === null ? loss : 0.9 * this.smoothed + 0.1 * loss;
+  /** The text of one update (without line control); without a loss (sampling), the step and speed. */
+  line(step: number, loss?: number, extra = ""): string {
+    if (loss !== undefined) this.smoothed = this.smoothed === null ? loss : 0.9 * this.smoothed + 0.1 * loss;
     const elapsed = this.now() - this.started;
     const done = step - this.startStep;
     const rate = elapsed > 0 ? done / elapsed : 0;
@@ -58,7 +58,7 @@ export class Progress {
     const width = String(this.total).length;
     const parts = [
       `step ${String(step).padStart(width)}/${this.total}`,
-      `loss (ema) ${formatLoss(this.smoothed)}`,
+      ...(loss !== undefined ? [`loss (ema) ${formatLoss(this.smoothed!)}`] : []),
       `${rate >= 10 ? rate.toFixed(1) : rate.toFixed(2)} steps/s`,
       `ETA ${formatDuration(eta)}`,
     ];
@@ -66,8 +66,8 @@ export class Progress {
     return parts.join(" | ");
   }
 
-  /** Shows step `step` with its loss; `extra` is appended (e.g. a validation loss). */
-  update(step: number, loss: number, extra = ""): void {
+  /** Shows step `step` with its loss (if any); `extra` is appended (e.g. a validation loss). */
+  update(step: number, loss?: number, extra = ""): void {
     const text = this.line(step, loss, extra);
     if (!this.sink.isTTY) {
       this.sink.write(`${text}\n`);

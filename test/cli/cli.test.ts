@@ -165,6 +165,7 @@ describe("train, sample, info on a tiny 2-D model", () => {
       return { data, report: JSON.parse(out.join("")) };
     };
     const ddim0 = await run("--sampler", "ddim", "--steps", "4", "--eta", "0");
+    expect(stderr()).toMatch(/step 4\/4 \| .* steps\/s \| ETA .* \| sampling/); // the progress line
     const ddim1 = await run("--sampler", "DDIMScheduler", "--steps", "4", "--eta", "1");
     expect(ddim1.report.sampler).toBe("ddim");
     expect(ddim1.data).not.toEqual(ddim0.data);

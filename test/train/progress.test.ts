@@ -16,6 +16,15 @@ describe("Progress", () => {
     expect(s.out).toEqual(["step  20/100 | loss (ema) 0.5000 | 2.00 steps/s | ETA 40s\n"]);
   });
 
+  it("without a loss (sampling) shows the step, speed, ETA and what it does", () => {
+    let now = 0;
+    const s = sink(false);
+    const p = new Progress(s, 20, 0, () => now);
+    now = 2;
+    p.update(4, undefined, "sampling");
+    expect(s.out).toEqual(["step  4/20 | 2.00 steps/s | ETA 8s | sampling\n"]);
+  });
+
   it("says that its loss is smoothed, and smooths it (0.9 old + 0.1 new)", () => {
     const s = sink(false);
     const p = new Progress(s, 100, 0, () => 1);
