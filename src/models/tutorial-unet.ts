@@ -52,7 +52,7 @@ function runBlocks(blocks: Block[], params: Params, h: T.Tensor, emb: T.Tensor, 
 
 export class TutorialUNet extends Module {
   readonly config: TutorialUNetConfig;
-  /** [base, base m_0, ...]: the tutorial's `channels`. */
+  /** The tutorial's `channels`: `[base, base * m_0, ...]`. */
   readonly channels: number[];
   readonly timeEmbedDim: number;
   readonly timeLinear1: Linear;
