@@ -9,14 +9,14 @@
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
 export * as metrics from "./eval/metrics.js";
-export { InputError, InputFileError } from "./io/input-error.js";
+export { InputError, type InputErrorWhere, InputFileError } from "./io/input-error.js";
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
 export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
-export { cyclicLabels, type GenerateOptions, generate } from "./pipelines/generate.js";
+export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
@@ -29,6 +29,7 @@ export {
 export {
   canonicalSamplerName,
   createSchedulerByName,
+  type ResolvedSampler,
   resolveSampler,
   SAMPLER_NAMES,
   type SamplerSpec,

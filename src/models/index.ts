@@ -1,7 +1,7 @@
 /** Models with diffusers' names and configs (browser-safe; folder I/O is in pretrained-node.ts). */
 export * from "./autoencoder-kl.js";
 export * from "./autoencoder-kl-config.js";
-export { ConfigError } from "./config-fields.js";
+export { ConfigError, type ParseOptions, type UnknownKeys } from "./config-fields.js";
 export * from "./estimate.js";
 export * from "./tutorial-unet.js";
 export * from "./tutorial-unet-blocks.js";

@@ -40,7 +40,8 @@ import {
   tutorialUNetConfigToJson,
 } from "./tutorial-unet-config.js";
 
-type Block = ResidualBlock | AttentionBlock;
+/** A block of a level: residual (sees the time embedding) or attention. */
+export type Block = ResidualBlock | AttentionBlock;
 
 /** A level's blocks through `h`: residual blocks see the time embedding, attention blocks do not. */
 function runBlocks(blocks: Block[], params: Params, h: T.Tensor, emb: T.Tensor, o: ForwardOptions): T.Tensor {
