@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { csvTable, loadCsv, parseCsv } from "../../src/data/csv.js";
 import { unnormalize } from "../../src/data/normalize.js";
-import { expectValidDataset } from "./helpers.js";
+import { expectValidDataset, removeTempDirs, tempDir } from "./helpers.js";
+
+afterAll(removeTempDirs);
 
 describe("parseCsv", () => {
   it("handles quotes, escaped quotes, CRLF, embedded newlines and blank lines, keeping line numbers", () => {
@@ -74,7 +75,7 @@ describe("csvTable", () => {
   });
 
   it("loads from a file and reports unreadable paths", () => {
-    const dir = mkdtempSync(join(tmpdir(), "csv-"));
+    const dir = tempDir("csv-");
     writeFileSync(join(dir, "t.csv"), text);
     expect(loadCsv(join(dir, "t.csv"), { label: "kind" }).name).toBe(`csv:${join(dir, "t.csv")}`);
     expect(() => loadCsv(join(dir, "missing.csv"))).toThrow(/csv: cannot read .*missing\.csv/);

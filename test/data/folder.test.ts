@@ -1,13 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode as encodeJpeg } from "jpeg-js";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadImageFolder } from "../../src/data/folder.js";
 import { InputError } from "../../src/io/input-error.js";
 import { JpegError } from "../../src/io/jpeg.js";
 import { encodePng, PngError } from "../../src/io/png.js";
-import { expectValidDataset } from "./helpers.js";
+import { expectValidDataset, removeTempDirs, tempDir } from "./helpers.js";
 
 /** A solid-colour RGB(A) image of the given size as interleaved bytes. */
 function solid(width: number, height: number, rgba: number[]): Uint8Array {
@@ -26,8 +25,10 @@ function writeJpeg(path: string, width: number, height: number, rgb: number[]): 
   writeFileSync(path, encodeJpeg({ width, height, data }, 95).data);
 }
 
+afterAll(removeTempDirs);
+
 describe("image folder", () => {
-  const root = mkdtempSync(join(tmpdir(), "folder-"));
+  const root = tempDir("folder-");
   mkdirSync(join(root, "red"));
   mkdirSync(join(root, "blue"));
   writePng(join(root, "red", "a.png"), 20, 10, [255, 0, 0]);
@@ -55,7 +56,7 @@ describe("image folder", () => {
   });
 
   it("is unlabelled when the images sit in the folder itself, and honours limit and channels", () => {
-    const flat = mkdtempSync(join(tmpdir(), "flat-"));
+    const flat = tempDir("flat-");
     writePng(join(flat, "1.png"), 4, 4, [0, 0, 0, 0]);
     writePng(join(flat, "2.png"), 4, 4, [0, 0, 0, 255]);
     const ds = loadImageFolder(flat, { size: 4, channels: 1 });
@@ -66,10 +67,8 @@ describe("image folder", () => {
 
   it("reports missing folders, empty folders and undecodable files", () => {
     expect(() => loadImageFolder(join(root, "nope"))).toThrow(/nope is not a readable directory/);
-    expect(() => loadImageFolder(mkdtempSync(join(tmpdir(), "empty-")))).toThrow(
-      /no \.png\/\.jpg\/\.jpeg images/,
-    );
-    const bad = mkdtempSync(join(tmpdir(), "bad-"));
+    expect(() => loadImageFolder(tempDir("empty-"))).toThrow(/no \.png\/\.jpg\/\.jpeg images/);
+    const bad = tempDir("bad-");
     writeFileSync(join(bad, "x.png"), "not a png");
     expect(() => loadImageFolder(bad)).toThrow(/x\.png: not a PNG or JPEG file/);
     expect(() => loadImageFolder(root, { size: 0 })).toThrow(/size.*0/);
@@ -87,7 +86,7 @@ describe("image folder", () => {
   }
 
   it("a corrupt PNG in a class subfolder: the error names the file (folder and entry)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "corrupt-png-"));
+    const dir = tempDir("corrupt-png-");
     mkdirSync(join(dir, "cats"));
     writePng(join(dir, "cats", "1.png"), 4, 4, [1, 2, 3]);
     writePng(join(dir, "cats", "2.png"), 4, 4, [1, 2, 3]);
@@ -103,7 +102,7 @@ describe("image folder", () => {
   });
 
   it("a corrupt JPEG: the error names the file and says it is a JPEG problem", () => {
-    const dir = mkdtempSync(join(tmpdir(), "corrupt-jpeg-"));
+    const dir = tempDir("corrupt-jpeg-");
     const file = join(dir, "photo.jpg");
     writeJpeg(file, 16, 16, [10, 200, 30]);
     const bytes = readFileSync(file);
@@ -116,7 +115,7 @@ describe("image folder", () => {
   });
 
   it("a truncated JPEG names the file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "trunc-jpeg-"));
+    const dir = tempDir("trunc-jpeg-");
     const file = join(dir, "t.jpeg");
     writeJpeg(file, 16, 16, [10, 200, 30]);
     writeFileSync(file, readFileSync(file).subarray(0, 100));

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "vitest";
 import type { Dataset } from "../../src/data/types.js";
 
@@ -13,4 +16,18 @@ export function expectValidDataset(ds: Dataset, n: number): void {
     expect(ds.labels.every((y) => y >= 0 && y < ds.numClasses!)).toBe(true);
     if (ds.classNames) expect(ds.classNames.length).toBe(ds.numClasses);
   }
+}
+
+const made: string[] = [];
+
+/** A fresh folder under the OS temp dir, removed after the file's tests (call `removeTempDirs` in afterAll). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `diffuse-${prefix}`));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder `tempDir` made. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseIdx, readIdx } from "../../src/data/idx.js";
 import { makeKey } from "../../src/random/philox.js";
 import { randint } from "../../src/random/sample.js";
+import { removeTempDirs, tempDir } from "./helpers.js";
 
 /** An IDX ubyte file with the given dims and contents. */
 function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
@@ -23,6 +23,8 @@ function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
 }
 
 const randomBytes = (n: number, seed: number) => Uint8Array.from(randint(makeKey(seed), n, 0, 256));
+
+afterAll(removeTempDirs);
 
 describe("parseIdx", () => {
   it("reads dims and row-major data, honouring a limit", () => {
@@ -47,7 +49,7 @@ describe("parseIdx", () => {
 });
 
 describe("readIdx", () => {
-  const dir = mkdtempSync(join(tmpdir(), "idx-"));
+  const dir = tempDir("idx-");
   // Incompressible, so the gzipped file is larger than the first inflate window (64 KiB).
   const data = randomBytes(3000 * 100, 1);
   const bytes = idxBytes([3000, 10, 10], data);

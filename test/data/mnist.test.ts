@@ -1,10 +1,9 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadFashionMnist, loadMnist, type Split } from "../../src/data/mnist.js";
 import { FASHION_MNIST, requirePackage } from "../optional-packages.js";
-import { expectValidDataset } from "./helpers.js";
+import { expectValidDataset, removeTempDirs, tempDir } from "./helpers.js";
+
+afterAll(removeTempDirs);
 
 describe("mnist", () => {
   it.each(["train", "test"] as const)(
@@ -35,7 +34,7 @@ describe("mnist", () => {
 
 describe("fashion-mnist", () => {
   it("explains how to install the files when they are missing", () => {
-    const empty = mkdtempSync(join(tmpdir(), "fmnist-"));
+    const empty = tempDir("fmnist-");
     expect(() => loadFashionMnist({ dir: empty })).toThrow(/apt-get install dataset-fashion-mnist/);
     expect(() => loadFashionMnist({ dir: empty, split: "test" })).toThrow(
       /t10k-images-idx3-ubyte\.gz not found/,

@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { DATASET_NAMES, loadDataset } from "../../src/data/registry.js";
 import { datasetSize } from "../../src/data/types.js";
 import { encodePng } from "../../src/io/png.js";
+import { removeTempDirs, tempDir } from "./helpers.js";
+
+afterAll(removeTempDirs);
 
 describe("loadDataset", () => {
   it("rejects an unknown name, listing every valid one", () => {
@@ -37,7 +39,7 @@ describe("loadDataset", () => {
   });
 
   it("takes user paths after folder: and csv:, or from opts.path", () => {
-    const dir = mkdtempSync(join(tmpdir(), "reg-"));
+    const dir = tempDir("reg-");
     writeFileSync(join(dir, "t.csv"), "a,b\n1,2\n3,4\n");
     writeFileSync(
       join(dir, "i.png"),
