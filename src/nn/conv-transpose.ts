@@ -5,7 +5,8 @@
  * `weight` is [in, out/groups, k, k] (PyTorch's layout) and `bias` [out].
  */
 import * as T from "../tensor/index.js";
-import { expectDim, expectFloat, expectPositiveInt, expectRank, fail } from "./check.js";
+import { expectDim, expectFloat, expectRank, fail } from "./check.js";
+import { convGeometry } from "./conv.js";
 import { fanInUniform } from "./init.js";
 import { Module, type Params } from "./module.js";
 
@@ -25,10 +26,6 @@ export interface ConvTranspose2dOptions {
   bias?: boolean;
 }
 
-function nonNegativeInt(label: string, field: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) fail(label, `option ${field} must be a non-negative integer, got ${v}`);
-}
-
 /** Transposed 2-D convolution of NCHW input. */
 export class ConvTranspose2d extends Module {
   readonly inChannels: number;
@@ -42,30 +39,22 @@ export class ConvTranspose2d extends Module {
 
   constructor(path: string, o: ConvTranspose2dOptions) {
     super(path);
-    for (const f of ["inChannels", "outChannels", "kernelSize"] as const)
-      expectPositiveInt(this.label, f, o[f]);
-    this.inChannels = o.inChannels;
-    this.outChannels = o.outChannels;
-    this.kernelSize = o.kernelSize;
-    this.stride = o.stride ?? 1;
-    this.padding = o.padding ?? 0;
+    const g = convGeometry(this.label, o);
+    this.inChannels = g.inChannels;
+    this.outChannels = g.outChannels;
+    this.kernelSize = g.kernelSize;
+    this.stride = g.stride;
+    this.padding = g.padding;
     this.outputPadding = o.outputPadding ?? 0;
-    this.groups = o.groups ?? 1;
-    this.hasBias = o.bias ?? true;
-    expectPositiveInt(this.label, "stride", this.stride);
-    expectPositiveInt(this.label, "groups", this.groups);
-    nonNegativeInt(this.label, "padding", this.padding);
-    nonNegativeInt(this.label, "outputPadding", this.outputPadding);
+    this.groups = g.groups;
+    this.hasBias = g.hasBias;
+    if (!Number.isInteger(this.outputPadding) || this.outputPadding < 0) {
+      fail(this.label, `option outputPadding must be a non-negative integer, got ${o.outputPadding}`);
+    }
     if (this.outputPadding >= this.stride) {
       fail(
         this.label,
         `option outputPadding ${this.outputPadding} must be smaller than stride ${this.stride}`,
-      );
-    }
-    if (o.inChannels % this.groups !== 0 || o.outChannels % this.groups !== 0) {
-      fail(
-        this.label,
-        `groups ${this.groups} must divide inChannels ${o.inChannels} and outChannels ${o.outChannels}`,
       );
     }
     const k = o.kernelSize;

@@ -18,6 +18,40 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
+/** A convolution's geometry, with the defaults filled in. */
+export interface ConvGeometry {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride: number;
+  padding: number;
+  groups: number;
+  hasBias: boolean;
+}
+
+/** Checks the options shared by Conv2d and ConvTranspose2d (failing with the layer's `label`). */
+export function convGeometry(label: string, o: Conv2dOptions): ConvGeometry {
+  for (const f of ["inChannels", "outChannels", "kernelSize"] as const) expectPositiveInt(label, f, o[f]);
+  const g: ConvGeometry = {
+    inChannels: o.inChannels,
+    outChannels: o.outChannels,
+    kernelSize: o.kernelSize,
+    stride: o.stride ?? 1,
+    padding: o.padding ?? 0,
+    groups: o.groups ?? 1,
+    hasBias: o.bias ?? true,
+  };
+  expectPositiveInt(label, "stride", g.stride);
+  expectPositiveInt(label, "groups", g.groups);
+  if (!Number.isInteger(g.padding) || g.padding < 0) {
+    fail(label, `option padding must be a non-negative integer, got ${o.padding}`);
+  }
+  if (g.inChannels % g.groups !== 0 || g.outChannels % g.groups !== 0) {
+    fail(label, `groups ${g.groups} must divide inChannels ${g.inChannels} and outChannels ${g.outChannels}`);
+  }
+  return g;
+}
+
 /** 2-D convolution of NCHW input; `weight` [out, in/groups, k, k], `bias` [out]. */
 export class Conv2d extends Module {
   readonly inChannels: number;
@@ -30,26 +64,14 @@ export class Conv2d extends Module {
 
   constructor(path: string, o: Conv2dOptions) {
     super(path);
-    for (const f of ["inChannels", "outChannels", "kernelSize"] as const)
-      expectPositiveInt(this.label, f, o[f]);
-    this.inChannels = o.inChannels;
-    this.outChannels = o.outChannels;
-    this.kernelSize = o.kernelSize;
-    this.stride = o.stride ?? 1;
-    this.padding = o.padding ?? 0;
-    this.groups = o.groups ?? 1;
-    this.hasBias = o.bias ?? true;
-    expectPositiveInt(this.label, "stride", this.stride);
-    expectPositiveInt(this.label, "groups", this.groups);
-    if (!Number.isInteger(this.padding) || this.padding < 0) {
-      fail(this.label, `option padding must be a non-negative integer, got ${o.padding}`);
-    }
-    if (o.inChannels % this.groups !== 0 || o.outChannels % this.groups !== 0) {
-      fail(
-        this.label,
-        `groups ${this.groups} must divide inChannels ${o.inChannels} and outChannels ${o.outChannels}`,
-      );
-    }
+    const g = convGeometry(this.label, o);
+    this.inChannels = g.inChannels;
+    this.outChannels = g.outChannels;
+    this.kernelSize = g.kernelSize;
+    this.stride = g.stride;
+    this.padding = g.padding;
+    this.groups = g.groups;
+    this.hasBias = g.hasBias;
     const k = o.kernelSize;
     const fanIn = (o.inChannels / this.groups) * k * k;
     this.addParam("weight", [o.outChannels, o.inChannels / this.groups, k, k], fanInUniform(fanIn));
