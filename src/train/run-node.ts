@@ -33,12 +33,9 @@ import type { Dataset } from "../data/types.js";
 import { datasetSize, exampleShape } from "../data/types.js";
 import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic } from "../io/files.js";
-import { lineChart, scatterPlot } from "../io/plot.js";
-import { encodePng, imageGrid } from "../io/png.js";
-import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
+import { denoiserFromConfig } from "../models/denoiser.js";
 import { defaultMemoryLimit } from "../models/resources-node.js";
 import { NonFiniteError } from "../nn/finite.js";
-import { cyclicLabels, generate } from "../pipelines/generate.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
 import { createSchedulerByName } from "../pipelines/samplers.js";
 import { foldIn, makeKey } from "../random/index.js";
@@ -55,6 +52,7 @@ import { denoiserFromSpec, modelSpecFor, presetForData, specConfig } from "./pre
 import { Progress, type ProgressSink } from "./progress.js";
 import { checkRunMemory } from "./run-limits.js";
 import { LOG_FILE, readLog, truncateLog } from "./run-log-node.js";
+import { type GridRun, writeLossCurve, writeSamples } from "./run-pictures-node.js";
 import { checkBadSteps, DivergedError, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
 import { initialState, schedulerConfigFor, Trainer } from "./trainer.js";
 
@@ -222,7 +220,7 @@ export async function runTraining(
   const baseElapsed = meta?.elapsed ?? 0;
   const elapsed = () => baseElapsed + performance.now() / 1000 - started;
   const info: ModelInfo = modelInfo(config, data, nullClass);
-  const ctx: Ctx = { config, trainer, denoiser, data, nullClass, out, progress };
+  const grids: GridRun = { config, trainer, denoiser, train: data.train, nullClass, out };
   let lastCheckpoint: number | null = resumeFrom ? state.step : null;
   /** Consecutive skipped (non-finite) steps up to now; no checkpoint is written while > 0. */
   let badSteps = 0;
@@ -309,7 +307,7 @@ export async function runTraining(
       }
     }
     if (at(config.sampleEvery))
-      await writeSamples(ctx, path.join(out, "samples", `step-${String(s).padStart(6, "0")}.png`));
+      await writeSamples(grids, path.join(out, "samples", `step-${String(s).padStart(6, "0")}.png`));
     if (at(config.checkpointEvery)) {
       if (badSteps === 0) await checkpoint();
       else progress.message(`step ${s}: checkpoint not written (the step was skipped as non-finite)`);
@@ -340,7 +338,7 @@ export async function runTraining(
     },
   );
   await stopIfAborted();
-  await writeSamples(ctx, null);
+  await writeSamples(grids, null);
   await writeLossCurve(out);
   progress.message(
     `done: ${trainer.step} steps in ${elapsed().toFixed(0)} s; model in ${out}, samples in ${path.join(out, "samples.png")}`,
@@ -383,59 +381,4 @@ function modelInfo(config: TrainConfig, data: RunData, nullClass: number | null)
     ...(nullClass !== null && ds.classNames ? { classNames: ds.classNames } : {}),
     ...(ds.kind !== "image" ? { normalization: ds.normalization } : {}),
   };
-}
-
-interface Ctx {
-  config: TrainConfig;
-  trainer: Trainer;
-  denoiser: Denoiser;
-  data: RunData;
-  nullClass: number | null;
-  out: string;
-  progress: Progress;
-}
-
-/** Samples from the EMA weights -> PNG at `file` and at `<out>/samples.png`. */
-async function writeSamples(ctx: Ctx, file: string | null): Promise<void> {
-  const { config, denoiser, nullClass } = ctx;
-  const n = config.numSamples;
-  const labels = nullClass !== null ? cyclicLabels(n, nullClass) : undefined;
-  const { samples, shape } = await generate({
-    denoiser,
-    params: ctx.trainer.emaParams,
-    scheduler: createSchedulerByName(
-      config.sampler,
-      schedulerConfigFor(config, ctx.data.train.kind === "image"),
-    ),
-    steps: config.samplerSteps,
-    numSamples: n,
-    seed: config.seed,
-    ...(labels ? { labels, guidanceScale: config.guidanceScale, nullClass } : {}),
-    threads: config.threads,
-  });
-  const png = encodePng(
-    shape.length === 4
-      ? imageGrid(samples, shape as [number, number, number, number], { nrow: nullClass ?? 8 })
-      : scatterPlot(samples, shape[1]!, {
-          background: ctx.data.train.kind === "image" ? undefined : ctx.data.train.data,
-          size: 512,
-        }),
-  );
-  if (file) {
-    await makeDir(path.dirname(file), "samples folder");
-    await writeFileAtomic(file, png);
-  }
-  await writeFileAtomic(path.join(ctx.out, "samples.png"), png);
-}
-
-/** loss.png from log.jsonl: training loss (blue) and validation loss (orange) against step. */
-async function writeLossCurve(out: string): Promise<void> {
-  const records = await readLog(out);
-  const train = records.filter((r) => r.loss !== undefined);
-  const valid = records.filter((r) => r.validLoss !== undefined);
-  const series = [
-    { x: train.map((r) => r.step!), y: train.map((r) => r.loss!), color: [31, 119, 180] as const },
-    { x: valid.map((r) => r.step!), y: valid.map((r) => r.validLoss!), color: [255, 127, 14] as const },
-  ];
-  await writeFileAtomic(path.join(out, "loss.png"), encodePng(lineChart(series)));
 }
