@@ -14,14 +14,14 @@ import { afterAll, describe, expect, it } from "vitest";
 const repo = process.cwd();
 const dir = path.join(repo, ".snippets");
 
-export interface Snippet {
+interface Snippet {
   heading: string;
   code: string;
   expect?: RegExp;
 }
 
 /** The ```ts blocks of a markdown text, with the heading above each and its expect comment. */
-export function snippets(markdown: string): Snippet[] {
+function snippets(markdown: string): Snippet[] {
   const out: Snippet[] = [];
   let heading = "";
   const lines = markdown.split("\n");
@@ -74,7 +74,7 @@ describe("README.md library snippets", () => {
     expect(blocks.every((b) => b.expect !== undefined)).toBe(true);
   });
 
-  it("type-check", () => {
+  it("type-check", { timeout: 300_000 }, () => {
     const tsconfig = {
       extends: "../tsconfig.json",
       compilerOptions: { noEmit: true, rootDir: ".." },
