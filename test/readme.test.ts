@@ -48,7 +48,7 @@ describe("README.md library snippets", () => {
     expect(blocks.every((b) => b.expect !== undefined)).toBe(true);
   });
 
-  it("type-check", () => {
+  it("type-check", { timeout: 300_000 }, () => {
     const tsconfig = {
       extends: "../tsconfig.json",
       compilerOptions: { noEmit: true, rootDir: ".." },
