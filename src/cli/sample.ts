@@ -14,7 +14,7 @@ import type { StTensor } from "../io/safetensors.js";
 import { checkMemory, estimateModel } from "../models/estimate.js";
 import { defaultMemoryLimit } from "../models/resources-node.js";
 import { cyclicLabels } from "../pipelines/generate.js";
-import { type DiffusionPipeline, PIPELINE_DEFAULTS } from "../pipelines/pipeline.js";
+import type { DiffusionPipeline } from "../pipelines/pipeline.js";
 import { loadPipeline } from "../pipelines/pipeline-node.js";
 import { checkSamplerSpec, type SamplerSpec, samplerHelp } from "../pipelines/samplers.js";
 import { Progress, type ProgressSink } from "../train/progress.js";
@@ -70,7 +70,7 @@ export const SAMPLE_COMMAND: Command = {
       name: "num-samples",
       kind: "posint",
       value: "N",
-      help: "number of samples (default: one per label given, one per class of a conditional model, else 16)",
+      help: "number of samples (default: one per label given, one per class of a conditional model, else 16 images or 1000 points)",
     },
     { name: "seed", kind: "int", value: "S", help: "seed of the noise (default 0)" },
     {
@@ -213,7 +213,7 @@ export async function runSample(
   const pipeline = await loadPipeline(s.model, { maxMemory: limitBytes, memoryHint: MEMORY_HINT });
   const labels = parseLabels(s.classLabels, pipeline, s.numSamples);
   // All samples run as one batch (doubled with guidance): refuse a batch beyond the budget up front.
-  const n = labels?.length ?? s.numSamples ?? PIPELINE_DEFAULTS.numSamples;
+  const n = labels?.length ?? s.numSamples ?? pipeline.defaultNumSamples;
   const guided = labels !== undefined && pipeline.info.nullClass !== undefined && s.guidanceScale !== 1;
   checkMemory(estimateModel(pipeline.denoiser.toConfig()), {
     batch: guided ? 2 * n : n,

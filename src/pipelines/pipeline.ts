@@ -33,8 +33,10 @@ export const PIPELINE_DEFAULTS = {
   steps: 20,
   /** Guidance scale of class-conditional models trained with a null class (1 = no guidance). */
   guidanceScale: 3,
-  /** Samples of an unconditional model. */
+  /** Samples of an unconditional image model (a grid of 16). */
   numSamples: 16,
+  /** Samples of an unconditional vector model (a scatter plot of 16 points would look empty). */
+  numPoints: 1000,
 } as const;
 
 /** What a pipeline is made of (what `loadModelFolder` returns, minus the folder). */
@@ -177,6 +179,11 @@ export class DiffusionPipeline {
     return this.schedulerSource === undefined ? make() : inFile(this.schedulerSource, make);
   }
 
+  /** Samples drawn when none are asked for (unconditional): a grid of images, a cloud of points. */
+  get defaultNumSamples(): number {
+    return this.isImage ? PIPELINE_DEFAULTS.numSamples : PIPELINE_DEFAULTS.numPoints;
+  }
+
   get isImage(): boolean {
     return this.denoiser.exampleShape.length === 3;
   }
@@ -214,7 +221,7 @@ export class DiffusionPipeline {
       denoiser: this.denoiser,
       params: this.params,
       ...how,
-      numSamples: labels?.length ?? options.numSamples ?? PIPELINE_DEFAULTS.numSamples,
+      numSamples: labels?.length ?? options.numSamples ?? this.defaultNumSamples,
       ...(labels ? { labels, guidanceScale, nullClass } : {}),
     });
     return new PipelineOutput(T.tensor(samples, shape), labels, this.info, name, nfe);

@@ -7,7 +7,7 @@ import { denoiserFromConfig } from "../../src/models/denoiser.js";
 import { nodeOrt } from "../../src/onnx/node.js";
 import { generate } from "../../src/pipelines/generate.js";
 import { saveModelFolder } from "../../src/pipelines/model-folder-node.js";
-import { DiffusionPipeline } from "../../src/pipelines/pipeline.js";
+import { DiffusionPipeline, PIPELINE_DEFAULTS } from "../../src/pipelines/pipeline.js";
 import { loadPipeline } from "../../src/pipelines/pipeline-node.js";
 import { createSchedulerByName } from "../../src/pipelines/samplers.js";
 import { makeKey } from "../../src/random/index.js";
@@ -87,6 +87,21 @@ describe("DiffusionPipeline", async () => {
     const units = out.inDataUnits();
     expect(units[0]).toBeCloseTo(v[0]! * 2 + 10, 4);
     expect(units[3]).toBeCloseTo(v[3]! * 4 - 5, 4);
+  });
+
+  it("draws a cloud of points from an unconditional vector model by default, a grid of images otherwise", async () => {
+    const denoiser = denoiserFromConfig(
+      { _class_name: "MLPDenoiser", in_features: 2, hidden_size: 8 },
+      makeKey(1),
+    );
+    const points = new DiffusionPipeline({
+      denoiser,
+      params: denoiser.module.parameters(),
+      schedulerConfig: SCHEDULER,
+    });
+    expect(points.defaultNumSamples).toBe(PIPELINE_DEFAULTS.numPoints);
+    const out = await points.generate({ steps: 2, sampler: "ddim" });
+    expect(out.samples.shape).toEqual([PIPELINE_DEFAULTS.numPoints, 2]);
   });
 
   it("builds the same pipeline from the folder's bytes (the browser path)", async () => {
