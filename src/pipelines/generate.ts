@@ -21,6 +21,7 @@ import { samplePredictorCorrector, sampleReverseSde } from "../diffusion/sampler
 import { vpSdeFromAlphasCumprod } from "../diffusion/samplers/vp-sde.js";
 import type { Scheduler } from "../diffusion/scheduler.js";
 import { alphasCumprod, betasFor } from "../diffusion/schedules.js";
+import { inFile } from "../io/input-error.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
@@ -38,6 +39,8 @@ export interface GenerateOptions {
   sampler?: string | SamplerSpec;
   /** The model's scheduler_config.json (noise schedule, prediction type); needed with `sampler`. */
   schedulerConfig?: Record<string, unknown>;
+  /** Where `schedulerConfig` came from (a file path): named in the errors of a bad config. */
+  schedulerSource?: string;
   /** Number of sampling steps (pf_ode: ignored, its adaptive solver picks its own). */
   steps: number;
   numSamples: number;
@@ -124,15 +127,21 @@ function samplerOf(o: GenerateOptions): ResolvedSampler {
       "generate: schedulerConfig (the model's scheduler_config.json) is needed to build a sampler",
     );
   }
-  // A config without clip_sample gets diffusers' default (true) only for images.
-  const isImage = o.denoiser.exampleShape.length === 3;
-  return resolveSampler(
-    o.sampler ?? "dpmsolver++",
-    { clip_sample: isImage, ...o.schedulerConfig },
-    {
-      ...(o.warn ? { warn: o.warn } : {}),
-    },
-  );
+  const config = withClipDefault(o.schedulerConfig, o.denoiser.exampleShape);
+  const resolve = () => resolveSampler(o.sampler ?? "dpmsolver++", config, o.warn ? { warn: o.warn } : {});
+  return o.schedulerSource === undefined ? resolve() : inFile(o.schedulerSource, resolve);
+}
+
+/**
+ * A model's scheduler config with diffusers' `clip_sample` default (true) only for images: vector data
+ * (points, table rows) normalised to unit variance leave [-1, 1], so clipping them would be wrong. A
+ * config that sets the field decides.
+ */
+export function withClipDefault(
+  config: Record<string, unknown>,
+  exampleShape: readonly number[],
+): Record<string, unknown> {
+  return { clip_sample: exampleShape.length === 3, ...config };
 }
 
 /** Runs `model` from x_T ~ N(0, I) with the continuous-time sampler `r` on the VP SDE of `config`. */

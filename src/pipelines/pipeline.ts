@@ -23,9 +23,9 @@ import { tensorToFloat32 } from "../io/safetensors_convert.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
-import { cyclicLabels, type GenerateOptions, generate } from "./generate.js";
+import { cyclicLabels, type GenerateOptions, generate, withClipDefault } from "./generate.js";
 import type { ModelInfo } from "./model-info.js";
-import { createSchedulerByName, resolveSampler, type SamplerSpec } from "./samplers.js";
+import { createSchedulerByName, type SamplerSpec } from "./samplers.js";
 
 /** Sampler, steps and guidance scale used when `generate` is not told otherwise. */
 export const PIPELINE_DEFAULTS = {
@@ -174,7 +174,7 @@ export class DiffusionPipeline {
    * when it sets the field.
    */
   scheduler(name: string = PIPELINE_DEFAULTS.sampler): Scheduler {
-    const config = { clip_sample: this.isImage, ...this.schedulerConfig };
+    const config = withClipDefault(this.schedulerConfig, this.denoiser.exampleShape);
     const make = () => createSchedulerByName(name, config);
     return this.schedulerSource === undefined ? make() : inFile(this.schedulerSource, make);
   }
@@ -200,15 +200,13 @@ export class DiffusionPipeline {
         `guidanceScale: ${guidanceScale} needs a class-conditional model; this one is unconditional (use 1)`,
       );
     }
-    const spec: string | SamplerSpec = isScheduler(sampler) ? "" : (sampler ?? PIPELINE_DEFAULTS.sampler);
     const how = isScheduler(sampler)
       ? { scheduler: sampler }
-      : { sampler: spec, schedulerConfig: this.schedulerConfig };
-    // A bad scheduler config is found while the sampler is built: check it first, naming its file.
-    if ("sampler" in how && this.schedulerSource !== undefined) {
-      const config = { clip_sample: this.isImage, ...this.schedulerConfig };
-      inFile(this.schedulerSource, () => resolveSampler(spec, config, { warn: () => {} }));
-    }
+      : {
+          sampler: sampler ?? PIPELINE_DEFAULTS.sampler,
+          schedulerConfig: this.schedulerConfig,
+          ...(this.schedulerSource !== undefined ? { schedulerSource: this.schedulerSource } : {}),
+        };
     const {
       samples,
       shape,
