@@ -95,7 +95,7 @@ function assemble(image: RawImage, idat: Uint8Array): Uint8Array {
   view.setUint32(0, width);
   view.setUint32(4, height);
   ihdr.set([8, COLOR_TYPE_OF_CHANNELS[channels], 0, 0, 0], 8);
-  const chunks = [chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))];
+  const chunks = [pngChunk("IHDR", ihdr), pngChunk("IDAT", idat), pngChunk("IEND", new Uint8Array(0))];
   const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
   out.set(SIGNATURE);
   let at = 8;
@@ -106,7 +106,8 @@ function assemble(image: RawImage, idat: Uint8Array): Uint8Array {
   return out;
 }
 
-function chunk(type: string, body: Uint8Array): Uint8Array {
+/** One PNG chunk: length, type, body and the CRC-32 of type + body (PNG section 5.3). */
+export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, body.length);

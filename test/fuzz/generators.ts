@@ -5,7 +5,7 @@
  */
 import { deflateSync } from "node:zlib";
 import fc from "fast-check";
-import { crc32 } from "../../src/io/png.js";
+import { pngChunk } from "../../src/io/png-encode.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Byte mutations
@@ -153,16 +153,6 @@ function apply(base: Record<string, unknown>, edits: { key: string; value: unkno
   return JSON.parse(JSON.stringify(out));
 }
 
-function chunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, body.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(body, 8);
-  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
-  return out;
-}
-
 const PNG_COMBOS: [number, number][] = [
   [0, 1],
   [0, 2],
@@ -231,16 +221,16 @@ export const structuredPng: fc.Arbitrary<Uint8Array> = fc
       i % (stride + 1) === 0 ? r.samples[i % 400]! % 6 : r.samples[i % 400]!,
     );
     const idat = r.raw ? rows : new Uint8Array(deflateSync(rows));
-    const parts = [Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr)];
-    if (r.palette) parts.push(chunk("PLTE", Uint8Array.from(r.palette)));
-    if (r.trns) parts.push(chunk("tRNS", Uint8Array.from(r.trns)));
+    const parts = [Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk("IHDR", ihdr)];
+    if (r.palette) parts.push(pngChunk("PLTE", Uint8Array.from(r.palette)));
+    if (r.trns) parts.push(pngChunk("tRNS", Uint8Array.from(r.trns)));
     if (r.split && idat.length > 2) {
       parts.push(
-        chunk("IDAT", idat.subarray(0, idat.length >> 1)),
-        chunk("IDAT", idat.subarray(idat.length >> 1)),
+        pngChunk("IDAT", idat.subarray(0, idat.length >> 1)),
+        pngChunk("IDAT", idat.subarray(idat.length >> 1)),
       );
-    } else parts.push(chunk("IDAT", idat));
-    parts.push(chunk("IEND", new Uint8Array(0)));
+    } else parts.push(pngChunk("IDAT", idat));
+    parts.push(pngChunk("IEND", new Uint8Array(0)));
     return concat(...parts);
   });
 
