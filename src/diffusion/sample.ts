@@ -27,6 +27,11 @@ export interface SampleOptions {
   numInferenceSteps?: number;
   /** The standard-normal start (scaled by `initNoiseSigma` here); drawn from `noise` when omitted. */
   xT?: T.Tensor;
+  /**
+   * img2img: a sample already at `timesteps[startIndex]` (e.g. `addNoise(x0, z, t)`), used as is (not
+   * scaled by `initNoiseSigma`); the loop starts at that index (diffusers' `set_begin_index`).
+   */
+  initSample?: { x: T.Tensor; startIndex: number };
   /** Shape of the drawn start when `xT` is omitted. */
   shape?: readonly number[];
   /** Source of all draws (start and stochastic steps); default `gaussianNoise(seed)`. */
@@ -67,14 +72,21 @@ export async function sample(
     invalid("numInferenceSteps", undefined, "given, or setTimesteps called on the scheduler before sample()");
   }
   const noise = options.noise ?? gaussianNoise(options.seed ?? 0);
-  let start = options.xT;
-  if (!start) {
-    if (!options.shape) invalid("shape", undefined, "an array of dimensions when xT is not given");
-    start = noise(options.shape);
+  const begin = options.initSample?.startIndex ?? 0;
+  let x: T.Tensor;
+  if (options.initSample) {
+    x = options.initSample.x;
+    (scheduler as { setBeginIndex?: (i: number) => void }).setBeginIndex?.(begin);
+  } else {
+    let start = options.xT;
+    if (!start) {
+      if (!options.shape) invalid("shape", undefined, "an array of dimensions when xT is not given");
+      start = noise(options.shape);
+    }
+    x = T.mul(start, scheduler.initNoiseSigma);
   }
-  let x = T.mul(start, scheduler.initNoiseSigma);
   const timesteps = Array.from(scheduler.timesteps);
-  for (let index = 0; index < timesteps.length; index++) {
+  for (let index = begin; index < timesteps.length; index++) {
     const t = timesteps[index];
     const out = await denoiser(scheduler.scaleModelInput(x, t), t);
     checkModelOutput(out, x, t);

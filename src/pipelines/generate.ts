@@ -6,14 +6,18 @@
  *
  * evaluated as ONE batched model call on [x; x] with labels [y; null]. The combination is linear in
  * the model output, so it serves epsilon-, v- and x0-prediction alike. w = 1 (or an unconditional
- * model) skips the doubled batch. The model's forward is compiled once per Denoiser. The sampler is
+ * model) skips the doubled batch. The combination, guidance rescale and the guidance interval live in
+ * diffusion/guidance.ts. Editing starts: `xT` (e.g. DDIM-inverted latents) replaces the drawn x_T;
+ * `init` starts img2img (SDEdit) from noised images (diffusion/editing.ts). The model's forward is compiled once per Denoiser. The sampler is
  * a ready `Scheduler`, or a name/spec resolved against the model's scheduler config (samplers.ts),
  * which also reaches the continuous-time samplers (reverse SDE, predictor-corrector, probability-flow
  * ODE). Unsafe settings warn (safety.ts). Samples holding NaN or +-Inf (diverged weights, an unstable
  * sampler) fail with a NonFiniteError instead of being returned (they would become a black PNG).
  * Browser-safe.
  */
-import { gaussianNoise } from "../diffusion/noise.js";
+import { img2imgStart } from "../diffusion/editing.js";
+import { checkGuidance, type GuidanceSettings, guidanceActive, guidedOutput } from "../diffusion/guidance.js";
+import { gaussianNoise, type NoiseSource } from "../diffusion/noise.js";
 import { alphaSigmaFromAbar, type PredictionType, predictEps } from "../diffusion/parametrization.js";
 import { checkModelOutput, type ModelFn, sample } from "../diffusion/sample.js";
 import { sampleProbabilityFlow } from "../diffusion/samplers/ode.js";
@@ -51,6 +55,19 @@ export interface GenerateOptions {
   guidanceScale?: number;
   /** The null class (unconditional embedding row); required when guidanceScale != 1. */
   nullClass?: number | null;
+  /** Guidance rescale phi in [0, 1] (Lin et al. 2024; diffusers' guidance_rescale; default 0). */
+  guidanceRescale?: number;
+  /** Guide only at model timesteps lo <= t <= hi; elsewhere the conditional output (guidance.ts). */
+  guidanceInterval?: readonly [number, number];
+  /** The start x_T ~ N(0, I), [N, ...example shape] (e.g. DDIM-inverted latents), instead of a draw. */
+  xT?: T.Tensor;
+  /**
+   * img2img (SDEdit): start from `images` ([N, ...example shape], model space) noised with the
+   * scheduler's addNoise at the step that `strength` in (0, 1] selects (diffusers' img2img).
+   */
+  init?: { images: T.Tensor; strength: number };
+  /** Overrides the scheduler config's clip_sample (inversion and its reconstruction turn it off). */
+  clipSample?: boolean;
   /** ONNX Runtime threads for the compiled forward (0/absent: ORT's default). */
   threads?: number;
   /** Called after each step with (index, total). */
@@ -128,6 +145,7 @@ function samplerOf(o: GenerateOptions): ResolvedSampler {
     );
   }
   const config = withClipDefault(o.schedulerConfig, o.denoiser.exampleShape);
+  if (o.clipSample !== undefined) config.clip_sample = o.clipSample;
   const resolve = () => resolveSampler(o.sampler ?? "dpmsolver++", config, o.warn ? { warn: o.warn } : {});
   return o.schedulerSource === undefined ? resolve() : inFile(o.schedulerSource, resolve);
 }
@@ -159,7 +177,7 @@ async function runContinuous(
   const eps = async (x: T.Tensor, t: number) =>
     predictEps(type, await model(x, t * abar.length - 1), x, alphaSigmaFromAbar(sde.alphaBar(t)));
   const noise = gaussianNoise(o.seed);
-  const xT = noise(shape);
+  const xT = o.xT ?? noise(shape);
   if (r.kind === "pf_ode") {
     const res = await sampleProbabilityFlow(eps, sde, xT, {
       rtol: r.spec.rtol ?? 1e-5,
@@ -181,6 +199,12 @@ async function runContinuous(
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const labels = checkLabels(o);
   const w = o.guidanceScale ?? 1;
+  const guidance: GuidanceSettings = {
+    scale: w,
+    ...(o.guidanceRescale !== undefined ? { rescale: o.guidanceRescale } : {}),
+    ...(o.guidanceInterval !== undefined ? { interval: o.guidanceInterval } : {}),
+  };
+  checkGuidance(guidance);
   const guided = labels !== undefined && w !== 1;
   if (guided && (o.nullClass === null || o.nullClass === undefined)) {
     throw new Error(
@@ -191,17 +215,19 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const forward = compiledForward(o.denoiser, o.threads);
   const N = o.numSamples;
   const shape = [N, ...o.denoiser.exampleShape];
+  checkStart(o.xT, shape, "xT");
+  checkStart(o.init?.images, shape, "init.images");
   const y = labels ? T.tensor(labels, [N], "int32") : undefined;
   const yy = guided ? T.concat([y!, T.full([N], o.nullClass!, "int32")], 0) : undefined;
   let nfe = 0;
   const model = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
     nfe++;
     let out: T.Tensor;
-    if (!guided) out = await forward(o.params, x, T.full([N], t), y);
+    if (!guided || !guidanceActive(guidance, t)) out = await forward(o.params, x, T.full([N], t), y);
     else {
       const both = await forward(o.params, T.concat([x, x], 0), T.full([2 * N], t), yy);
       const [cond, uncond] = T.split(both, [N, N], 0);
-      out = T.add(uncond!, T.mul(T.sub(cond!, uncond!), w));
+      out = guidedOutput(cond!, uncond!, guidance, t);
     }
     checkModelOutput(out, x, t);
     return out;
@@ -211,18 +237,46 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     r.scheduler.setTimesteps(o.steps);
     warnClipOnVectors(r.scheduler, o.denoiser.exampleShape, o.warn);
     warnTinyFirstAlphaBar(r.scheduler, o.warn);
+    // One noise stream: x_T (or img2img's noise) is its first draw, stochastic steps draw the next.
+    const noise = gaussianNoise(o.seed);
     x = await sample(r.scheduler, model, {
       shape,
-      seed: o.seed,
+      ...(o.xT ? { xT: o.xT } : {}),
+      ...(o.init ? { initSample: img2imgInit(r.scheduler, o.init, o.steps, noise) } : {}),
+      noise,
       stepOptions: r.stepOptions,
       onStep: (info) => o.onStep?.(info.index + 1, info.total),
     });
   } else {
+    if (o.init) throw new Error(`init (img2img): needs a scheduler sampler; ${r.name} is continuous-time`);
     x = await runContinuous(r, { ...o.schedulerConfig }, model, o, shape);
   }
   const samples = Float32Array.from(x.values() as Float32Array);
   checkFiniteSamples(samples, shape, o.steps);
   return { samples, shape, sampler: r.name, nfe };
+}
+
+/** Throws unless a given start tensor has the samples' shape (naming both). */
+function checkStart(x: T.Tensor | undefined, shape: readonly number[], field: string): void {
+  if (x && x.shape.join(",") !== shape.join(",")) {
+    throw new Error(
+      `${field}: shape [${x.shape.join(", ")}] does not match the samples' [${shape.join(", ")}]`,
+    );
+  }
+}
+
+/** img2img's first sample: the images noised (the first draw of `noise`) to the strength's timestep. */
+function img2imgInit(
+  scheduler: Scheduler,
+  init: { images: T.Tensor; strength: number },
+  steps: number,
+  noise: NoiseSource,
+): { x: T.Tensor; startIndex: number } {
+  const start = img2imgStart(scheduler, steps, init.strength);
+  const n = init.images.shape[0]!;
+  const z = noise([...init.images.shape]);
+  const x = scheduler.addNoise(init.images, z, new Float64Array(n).fill(start.timestep));
+  return { x, startIndex: start.startIndex };
 }
 
 /** Throws a NonFiniteError naming how many samples hold NaN/Inf and the first one. */

@@ -23,6 +23,16 @@ import { tensorToFloat32 } from "../io/safetensors_convert.js";
 import { type Denoiser, denoiserFromConfig } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
+import {
+  type DecodeOptions,
+  decodeLatents,
+  type EditOptions,
+  editImages,
+  type InterpolateOptions,
+  type InvertOptions,
+  interpolateLatents,
+  invertImages,
+} from "./edit.js";
 import { cyclicLabels, type GenerateOptions, generate, withClipDefault } from "./generate.js";
 import type { ModelInfo } from "./model-info.js";
 import { createSchedulerByName, type SamplerSpec } from "./samplers.js";
@@ -223,6 +233,26 @@ export class DiffusionPipeline {
       ...(labels ? { labels, guidanceScale, nullClass } : {}),
     });
     return new PipelineOutput(T.tensor(samples, shape), labels, this.info, name, nfe);
+  }
+
+  /** DDIM inversion: images [N, ...example shape] in [-1, 1] -> latents x_T (edit.ts). */
+  invert(images: T.Tensor, options: InvertOptions = {}): Promise<T.Tensor> {
+    return invertImages(this, images, options);
+  }
+
+  /** Decodes latents x_T as inversion expects: DDIM, eta 0, clipping off, unguided (edit.ts). */
+  reconstruct(latents: T.Tensor, options: DecodeOptions = {}): Promise<PipelineOutput> {
+    return decodeLatents(this, latents, options);
+  }
+
+  /** img2img (SDEdit, diffusers' strength semantics) on images [N, ...example shape] (edit.ts). */
+  edit(images: T.Tensor, options: EditOptions): Promise<PipelineOutput> {
+    return editImages(this, images, options);
+  }
+
+  /** Spherical interpolation between two latents [1, ...], decoded to `frames` samples (edit.ts). */
+  interpolate(a: T.Tensor, b: T.Tensor, options: InterpolateOptions): Promise<PipelineOutput> {
+    return interpolateLatents(this, a, b, options);
   }
 
   /** The labels to sample: as given (checked against the real classes), else 0, 1, 2, ... cyclic. */
