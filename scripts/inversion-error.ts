@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       n: { type: "string" },
       steps: { type: "string" },
       labels: { type: "boolean" },
+      iters: { type: "string" },
     },
   });
   if (!values.model) throw new Error("--model DIR is required");
@@ -35,7 +36,12 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const steps of stepList) {
     const start = performance.now();
-    const xT = await pipe.invert(images, { steps, ...(labels ? { labels } : {}), warn: () => {} });
+    const xT = await pipe.invert(images, {
+      steps,
+      fixedPointIterations: Number(values.iters ?? 0),
+      ...(labels ? { labels } : {}),
+      warn: () => {},
+    });
     const back = await pipe.reconstruct(xT, { steps, ...(labels ? { labels } : {}) });
     const seconds = (performance.now() - start) / 1000;
     const rec = back.samples.values() as Float32Array;

@@ -7,6 +7,13 @@
  *   so running it forward (abar decreasing) encodes an image x_0 into a latent x_T that the same DDIM
  *   schedule decodes back to (nearly) x_0. `DDIMInverseScheduler` takes the steps; `ddimInvert` is the
  *   loop. Clipping x0-hat (clip_sample) makes the map non-invertible, so the scheduler must not clip.
+ *   The inverse step from x_s to x_t (s < t) needs eps(x_t, t), which is unknown; diffusers' scheduler
+ *   uses eps(x_s, t). `fixedPointIterations` k refines it (Pan et al. 2023, "Effective Real Image
+ *   Editing with Accelerated Iterative Diffusion Inversion"; Garibi et al. 2024, "ReNoise"):
+ *     x_t^(0) = step(eps(x_s, t)),   x_t^(j+1) = step(eps(x_t^(j), t)),
+ *   a fixed point of which is exactly the x_t that the forward DDIM step maps to x_s for an epsilon
+ *   model (a v- or x0-model's output is converted to eps with x_s by the scheduler, so there the fixed
+ *   point is close to, not exactly, that x_t).
  * - img2img / SDEdit (Meng et al. 2022, "SDEdit", Algorithm 1): noise the input to an intermediate
  *   time t_0 with q(x_t0 | x_0) and run the reverse process from there. `img2imgStart` reproduces
  *   diffusers' `StableDiffusionImg2ImgPipeline.get_timesteps`: with n steps and strength s,
@@ -66,12 +73,22 @@ export async function ddimInvert(
   scheduler: Scheduler,
   model: ModelFn,
   x0: T.Tensor,
-  onStep?: (info: StepInfo) => void,
+  options: { fixedPointIterations?: number; onStep?: (info: StepInfo) => void } = {},
 ): Promise<T.Tensor> {
   if (scheduler.config.clip_sample === true) {
     invalid("clip_sample", true, "false for inversion (a clipped x0-hat cannot be inverted)");
   }
-  return sample(scheduler, model, { xT: x0, ...(onStep ? { onStep } : {}) });
+  const iters = options.fixedPointIterations ?? 0;
+  const timesteps = Array.from(scheduler.timesteps);
+  let x = x0;
+  for (let index = 0; index < timesteps.length; index++) {
+    const t = timesteps[index]!;
+    let next = scheduler.step(await model(x, t), t, x).prevSample;
+    for (let k = 0; k < iters; k++) next = scheduler.step(await model(next, t), t, x).prevSample;
+    x = next;
+    options.onStep?.({ index, total: timesteps.length, timestep: t, sample: x });
+  }
+  return x;
 }
 
 /**
