@@ -13,6 +13,7 @@ import { setDefaultRuntime } from "../tensor/index.js";
 import { ConfigFieldError } from "../train/config.js";
 import { InterruptedError, RunError } from "../train/run-node.js";
 import { UsageError } from "./args.js";
+import { editMain, interpolateMain, invertMain } from "./editing.js";
 import { evalMain } from "./eval.js";
 import { infoMain } from "./info.js";
 import { sampleMain } from "./sample.js";
@@ -23,6 +24,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   sample: { run: sampleMain, summary: "draw samples from a trained model" },
   info: { run: infoMain, summary: "show a trained model's config and size" },
   eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
+  invert: { run: invertMain, summary: "DDIM-invert images to latents (diffuse sample --latents decodes)" },
+  edit: { run: editMain, summary: "image-to-image (SDEdit): re-noise images part way and denoise" },
+  interpolate: { run: interpolateMain, summary: "slerp between two latents, decoded as a strip" },
 };
 
 function mainHelp(): string {

@@ -19,13 +19,21 @@ import { loadPipeline } from "../pipelines/pipeline-node.js";
 import { checkSamplerSpec, type SamplerSpec, samplerHelp } from "../pipelines/samplers.js";
 import { Progress, type ProgressSink } from "../train/progress.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+import {
+  GUIDANCE_FLAGS,
+  type GuidanceFlags,
+  guidanceFrom,
+  type LatentsFlags,
+  latentsFlags,
+  reconstructFrom,
+} from "./edit-flags.js";
 import { LIMIT_FLAGS, MEMORY_HINT, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 export const SAMPLE_COMMAND: Command = {
   name: "sample",
   summary: "draw samples from a trained model",
   usage:
-    "diffuse sample --model DIR [--sampler NAME] [--eta E] [--variance-type T] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--class-labels 0,1,...] [--out FILE]",
+    "diffuse sample --model DIR [--sampler NAME] [--eta E] [--variance-type T] [--steps N] [--num-samples N] [--seed S] [--guidance-scale W] [--guidance-rescale PHI] [--guidance-interval LO,HI] [--class-labels 0,1,...] [--latents FILE] [--out FILE]",
   flags: [
     {
       name: "model",
@@ -78,6 +86,13 @@ export const SAMPLE_COMMAND: Command = {
       kind: "number",
       value: "W",
       help: "classifier-free guidance w (default 3 for class-conditional models; 1 = none)",
+    },
+    ...GUIDANCE_FLAGS,
+    {
+      name: "latents",
+      kind: "string",
+      value: "FILE",
+      help: "start from these x_T (diffuse invert's output): DDIM, eta 0, clipping off, unguided by default, --steps default the file's",
     },
     {
       name: "class-labels",
@@ -136,6 +151,10 @@ export interface SampleSettings {
   seed: number;
   guidanceScale?: number;
   classLabels?: string[];
+  /** --guidance-rescale, --guidance-interval. */
+  guidance?: GuidanceFlags;
+  /** --latents: x_T from `diffuse invert`, decoded by DDIM (with --steps / --sampler as given). */
+  latents?: LatentsFlags;
   out: string;
   nrow?: number;
   threads: number;
@@ -178,6 +197,8 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
     seed: (values.seed as number | undefined) ?? 0,
     guidanceScale: values.guidanceScale as number | undefined,
     classLabels: values.classLabels as string[] | undefined,
+    guidance: guidanceFrom(values),
+    ...(typeof values.latents === "string" ? { latents: latentsFlags(values) } : {}),
     out,
     nrow: values.nrow as number | undefined,
     threads: threadsFrom(values.threads, values),
@@ -211,7 +232,10 @@ export async function runSample(
   // The output folder first: a bad --out fails before any sampling work.
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
   const pipeline = await loadPipeline(s.model, { maxMemory: limitBytes, memoryHint: MEMORY_HINT });
-  const labels = parseLabels(s.classLabels, pipeline, s.numSamples);
+  const start = s.latents
+    ? await reconstructFrom(s.latents, pipeline, s.classLabels, s.numSamples)
+    : undefined;
+  const labels = start?.labels ?? parseLabels(s.classLabels, pipeline, s.numSamples);
   // All samples run as one batch (doubled with guidance): refuse a batch beyond the budget up front.
   const n = labels?.length ?? s.numSamples ?? pipeline.defaultNumSamples;
   const guided = labels !== undefined && pipeline.info.nullClass !== undefined && s.guidanceScale !== 1;
@@ -222,16 +246,22 @@ export async function runSample(
     source: `sampling ${n} samples from ${s.model}`,
     hint: MEMORY_HINT,
   });
-  const output = await pipeline.generate({
-    sampler: s.sampler,
-    steps: s.steps,
+  const common = {
+    ...s.guidance,
     seed: s.seed,
-    ...(s.numSamples !== undefined ? { numSamples: s.numSamples } : {}),
     ...(labels ? { labels } : {}),
     ...(s.guidanceScale !== undefined ? { guidanceScale: s.guidanceScale } : {}),
     threads: s.threads,
     ...(s.progress ? { onStep: sampleProgress(s.progress) } : {}),
-  });
+  };
+  const output = start
+    ? await pipeline.reconstruct(start.x, { ...common, steps: start.steps })
+    : await pipeline.generate({
+        ...common,
+        sampler: s.sampler,
+        steps: s.steps,
+        ...(s.numSamples !== undefined ? { numSamples: s.numSamples } : {}),
+      });
   const shape = [...output.samples.shape];
   if (path.extname(s.out).toLowerCase() === ".safetensors") {
     // Images are clamped to the data range [-1, 1] (as the PNG grid does); vectors are left as drawn.
