@@ -28,7 +28,7 @@
  */
 import * as T from "../tensor/index.js";
 import { invalid } from "./check.js";
-import { type ModelFn, type StepInfo, sample } from "./sample.js";
+import type { ModelFn, StepInfo } from "./sample.js";
 import type { Scheduler } from "./scheduler.js";
 
 /** Where an img2img run starts: its index into the scheduler's timesteps and that timestep. */

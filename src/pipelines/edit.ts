@@ -121,7 +121,7 @@ export async function invertImages(
 export type DecodeOptions = Omit<PipelineGenerateOptions, "xT" | "init" | "numSamples" | "sampler">;
 
 /** Decodes latents with deterministic DDIM, clipping off, unguided unless told (see the header). */
-export function decodeLatents(
+export async function decodeLatents(
   pipe: DiffusionPipeline,
   xT: T.Tensor,
   options: DecodeOptions = {},
@@ -144,7 +144,7 @@ export interface EditOptions extends Omit<PipelineGenerateOptions, "init" | "num
 }
 
 /** img2img (SDEdit) on `images` ([N, ...example shape], model space). */
-export function editImages(
+export async function editImages(
   pipe: DiffusionPipeline,
   images: T.Tensor,
   options: EditOptions,
@@ -160,7 +160,7 @@ export interface InterpolateOptions extends DecodeOptions {
 }
 
 /** slerp between latents `a` and `b` (each [1, ...example shape]) at `frames` points, decoded. */
-export function interpolateLatents(
+export async function interpolateLatents(
   pipe: DiffusionPipeline,
   a: T.Tensor,
   b: T.Tensor,
