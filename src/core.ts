@@ -18,6 +18,7 @@ export * as nn from "./nn/index.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
+export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
 export {
   DiffusionPipeline,
   PIPELINE_DEFAULTS,

@@ -1,6 +1,8 @@
 /** Diffusion math (browser-safe): schedules, forward process, parametrisations, loss weights, samplers. */
+export * from "./editing.js";
 export * from "./forward.js";
 export * from "./from-config.js";
+export * from "./guidance.js";
 export * from "./loss-weights.js";
 export * from "./noise.js";
 export * from "./parametrization.js";
