@@ -44,7 +44,10 @@ const uncond = await loadPipeline(values.uncond ?? "/work/models/mnist-uncond");
 const cond = await loadPipeline(values.cond ?? "/work/models/mnist-cond");
 
 // 1. Inversion round trip.
-const eight = T.concat(Array.from({ length: 8 }, (_, i) => digit(i)), 0);
+const eight = T.concat(
+  Array.from({ length: 8 }, (_, i) => digit(i)),
+  0,
+);
 const xT = await uncond.invert(eight, { steps: 50, ...quiet });
 const back = await uncond.reconstruct(xT, { steps: 50 });
 save("editing-inversion.png", T.concat([eight, back.samples], 0), 8);
@@ -62,7 +65,10 @@ save("editing-class-swap.png", T.concat(swapped, 0), swapped.length);
 
 // 3. Interpolation: two inverted digits, and two seeds.
 const [a, b] = [digit(0), digit(1)];
-const [la, lb] = [await uncond.invert(a, { steps: 50, ...quiet }), await uncond.invert(b, { steps: 50, ...quiet })];
+const [la, lb] = [
+  await uncond.invert(a, { steps: 50, ...quiet }),
+  await uncond.invert(b, { steps: 50, ...quiet }),
+];
 const between = await uncond.interpolate(la, lb, { frames: 8, steps: 50 });
 const seeds = await uncond.interpolate(gaussianNoise(1)([1, 1, 28, 28]), gaussianNoise(2)([1, 1, 28, 28]), {
   frames: 8,

@@ -2,11 +2,12 @@
  * DDIM inversion round trip on MNIST test images (issue 10's "must show"):
  *
  *   npm run inversion-error -- --model /work/models/mnist-uncond [--n 64] [--steps 10,20,50,100] [--labels]
+ *     [--iters K (fixed-point iterations per DDIM step, default 2)] [--method ddim|pf_ode]
  *
  * Inverts the first N test images (pixel range [-1, 1]) to x_T with `pipe.invert`, decodes them with
  * `pipe.reconstruct` (DDIM, eta 0, clipping off, same steps) and prints, per step count, the mean
  * squared error over all pixels, the worst image's MSE and the seconds taken, as JSON lines and a
- * Markdown table. `--labels` gives a class-conditional model the images' true labels.
+ * Markdown table. pf_ode (probability-flow ODE, adaptive) ignores the step count: give one. `--labels` gives a class-conditional model the images' true labels.
  */
 import { parseArgs } from "node:util";
 import { loadMnist } from "../src/data/mnist.js";
@@ -23,12 +24,14 @@ async function main(): Promise<void> {
       steps: { type: "string" },
       labels: { type: "boolean" },
       iters: { type: "string" },
+      method: { type: "string" },
     },
   });
   if (!values.model) throw new Error("--model DIR is required");
   setDefaultRuntime(nodeOrt);
   const n = Number(values.n ?? 64);
   const stepList = (values.steps ?? "10,20,50,100").split(",").map(Number);
+  const method = values.method === "pf_ode" ? "pf_ode" : "ddim";
   const data = loadMnist({ split: "test", limit: n });
   const images = T.tensor(data.images, [n, ...data.shape]);
   const pipe = await loadPipeline(values.model);
@@ -38,11 +41,12 @@ async function main(): Promise<void> {
     const start = performance.now();
     const xT = await pipe.invert(images, {
       steps,
-      fixedPointIterations: Number(values.iters ?? 0),
+      fixedPointIterations: Number(values.iters ?? 2),
+      method,
       ...(labels ? { labels } : {}),
       warn: () => {},
     });
-    const back = await pipe.reconstruct(xT, { steps, ...(labels ? { labels } : {}) });
+    const back = await pipe.reconstruct(xT, { steps, method, ...(labels ? { labels } : {}) });
     const seconds = (performance.now() - start) / 1000;
     const rec = back.samples.values() as Float32Array;
     const per = rec.length / n;
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
       worst = Math.max(worst, s / per);
     }
     const mse = total / rec.length;
-    console.log(JSON.stringify({ steps, n, mse, worstImageMse: worst, seconds }));
+    console.log(JSON.stringify({ method, steps, n, mse, worstImageMse: worst, seconds }));
     rows.push(`| ${steps} | ${mse.toFixed(5)} | ${worst.toFixed(5)} | ${seconds.toFixed(0)} |`);
   }
   console.log(["| steps | MSE | worst image MSE | seconds |", "|---|---|---|---|", ...rows].join("\n"));

@@ -15,10 +15,10 @@ export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from
 export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
+export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
-export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
 export {
   DiffusionPipeline,
   PIPELINE_DEFAULTS,

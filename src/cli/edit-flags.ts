@@ -78,7 +78,10 @@ export interface LatentsFlags {
   steps?: number;
 }
 
-/** `sample --latents FILE`: refuses a sampler other than DDIM (reconstruction is DDIM's inverse). */
+/**
+ * `sample --latents FILE`: refuses a sampler other than DDIM (reconstruction is DDIM's inverse); latents
+ * that `invert --method pf_ode` wrote (metadata method) decode with the probability-flow ODE.
+ */
 export function latentsFlags(values: Record<string, FlagValue>): LatentsFlags {
   const sampler = values.sampler as string | undefined;
   if (sampler !== undefined && sampler.toLowerCase() !== "ddim" && sampler !== "DDIMScheduler") {
@@ -100,7 +103,7 @@ export async function reconstructFrom(
   pipe: DiffusionPipeline,
   classLabels: string[] | undefined,
   numSamples: number | undefined,
-): Promise<{ x: T.Tensor; labels?: Int32Array; steps: number }> {
+): Promise<{ x: T.Tensor; labels?: Int32Array; steps: number; method: "ddim" | "pf_ode" }> {
   const batch = await readLatents(l.file, pipe.denoiser.exampleShape);
   const n = batch.x.shape[0]!;
   if (numSamples !== undefined && numSamples !== n) {
@@ -115,5 +118,6 @@ export async function reconstructFrom(
   }
   const fileSteps = Number(batch.metadata?.steps);
   const steps = l.steps ?? (Number.isInteger(fileSteps) && fileSteps > 0 ? fileSteps : INVERT_DEFAULT_STEPS);
-  return { x: batch.x, ...(labels ? { labels } : {}), steps };
+  const method = batch.metadata?.method === "pf_ode" ? "pf_ode" : "ddim";
+  return { x: batch.x, ...(labels ? { labels } : {}), steps, method };
 }

@@ -59,6 +59,13 @@ export const INVERT_COMMAND: Command = {
     f("steps", "posint", "N", `DDIM steps (default ${INVERT_DEFAULT_STEPS})`),
     LABELS,
     FIXED,
+    {
+      name: "method",
+      kind: "string",
+      value: "NAME",
+      help: "ddim (default) or pf_ode (probability-flow ODE, adaptive; --steps ignored)",
+      choices: ["ddim", "pf_ode"],
+    },
     f("out", "string", "FILE", "output .safetensors: tensor latents [N,C,H,W] (+ labels), metadata steps"),
     THREADS,
     ...LIMIT_FLAGS,
@@ -184,7 +191,9 @@ export async function invertMain(argv: string[]): Promise<number> {
   const labels = labelsFor(values, pipe, n, batch.labels);
   const steps = (values.steps as number | undefined) ?? INVERT_DEFAULT_STEPS;
   const fixed = (values.fixedPointIterations as number | undefined) ?? INVERT_DEFAULT_FIXED_POINT;
+  const method = (values.method as "ddim" | "pf_ode" | undefined) ?? "ddim";
   const xT = await pipe.invert(batch.x, {
+    method,
     steps,
     fixedPointIterations: fixed,
     threads,
@@ -198,10 +207,11 @@ export async function invertMain(argv: string[]): Promise<number> {
   await writeSafetensorsFile(out, tensors, {
     format: "pt",
     steps: String(steps),
+    method,
     fixed_point_iterations: String(fixed),
     model: need(values, "model", ""),
   });
-  return print({ out, shape, steps, ...(labels ? { labels: [...labels] } : {}) });
+  return print({ out, shape, method, steps, ...(labels ? { labels: [...labels] } : {}) });
 }
 
 export async function editMain(argv: string[]): Promise<number> {

@@ -255,7 +255,7 @@ export async function runSample(
     ...(s.progress ? { onStep: sampleProgress(s.progress) } : {}),
   };
   const output = start
-    ? await pipeline.reconstruct(start.x, { ...common, steps: start.steps })
+    ? await pipeline.reconstruct(start.x, { ...common, steps: start.steps, method: start.method })
     : await pipeline.generate({
         ...common,
         sampler: s.sampler,

@@ -24,14 +24,23 @@
  */
 import { ddimInvert, slerp } from "../diffusion/editing.js";
 import { schedulerFromConfig } from "../diffusion/from-config.js";
+import { alphaSigmaFromAbar, type PredictionType, predictEps } from "../diffusion/parametrization.js";
 import type { ModelFn } from "../diffusion/sample.js";
+import { encodeProbabilityFlow } from "../diffusion/samplers/ode.js";
+import { vpSdeFromAlphasCumprod } from "../diffusion/samplers/vp-sde.js";
+import { alphasCumprod, betasFor } from "../diffusion/schedules.js";
 import { inFile } from "../io/input-error.js";
 import * as T from "../tensor/index.js";
 import { type WarnFn, warn } from "../util/warn.js";
 import { compiledForward, withClipDefault } from "./generate.js";
 import type { DiffusionPipeline, PipelineGenerateOptions, PipelineOutput } from "./pipeline.js";
 
+/** How latents are made and decoded: DDIM (steps) or the probability-flow ODE (adaptive RK45). */
+export type InversionMethod = "ddim" | "pf_ode";
+
 export interface InvertOptions {
+  /** "ddim" (default) or "pf_ode": Song et al. 2021's ODE encoding, RK45 at rtol = atol = 1e-5. */
+  method?: InversionMethod;
   /** DDIM steps (default 50); reconstruct with the same number. */
   steps?: number;
   /** One class per image (class-conditional models; the null class is allowed). */
@@ -92,6 +101,10 @@ export async function invertImages(
   const steps = options.steps ?? INVERT_DEFAULT_STEPS;
   const n = images.shape[0]!;
   const labels = labelsFor(pipe, options.labels, n);
+  const forward = compiledForward(pipe.denoiser, options.threads);
+  const y = labels ? T.tensor(labels, [n], "int32") : undefined;
+  if (options.method === "pf_ode")
+    return encodePfOde(pipe, images, (x, t) => forward(pipe.params, x, T.full([n], t), y));
   const config = withClipDefault(pipe.schedulerConfig, pipe.denoiser.exampleShape);
   if (config.clip_sample === true) {
     warn(
@@ -108,8 +121,6 @@ export async function invertImages(
     );
   const scheduler = pipe.schedulerSource === undefined ? make() : inFile(pipe.schedulerSource, make);
   scheduler.setTimesteps(steps);
-  const forward = compiledForward(pipe.denoiser, options.threads);
-  const y = labels ? T.tensor(labels, [n], "int32") : undefined;
   const model: ModelFn = (x, t) => forward(pipe.params, x, T.full([n], t), y);
   return ddimInvert(scheduler, model, images, {
     fixedPointIterations: options.fixedPointIterations ?? INVERT_DEFAULT_FIXED_POINT,
@@ -117,8 +128,25 @@ export async function invertImages(
   });
 }
 
+/**
+ * The probability-flow ODE (Song et al. 2021, eq. 13) of the model's VP SDE from the data (t = 1e-3)
+ * to t = 1, as generate's `pf_ode` sampler solves it back (same eps mapping, same tolerances).
+ */
+async function encodePfOde(pipe: DiffusionPipeline, images: T.Tensor, model: ModelFn): Promise<T.Tensor> {
+  const abar = alphasCumprod(betasFor(pipe.schedulerConfig));
+  const sde = vpSdeFromAlphasCumprod(abar);
+  const type = (pipe.schedulerConfig.prediction_type ?? "epsilon") as PredictionType;
+  // Training index i sits at t = (i + 1) / T (vp-sde.ts), so the network sees t T - 1.
+  const eps = async (x: T.Tensor, t: number) =>
+    predictEps(type, await model(x, t * abar.length - 1), x, alphaSigmaFromAbar(sde.alphaBar(t)));
+  return (await encodeProbabilityFlow(eps, sde, images, { rtol: 1e-5, atol: 1e-5 })).y;
+}
+
 /** Options of `reconstruct`/`interpolate`: generate's, minus what decoding latents fixes. */
-export type DecodeOptions = Omit<PipelineGenerateOptions, "xT" | "init" | "numSamples" | "sampler">;
+export type DecodeOptions = Omit<PipelineGenerateOptions, "xT" | "init" | "numSamples" | "sampler"> & {
+  /** "ddim" (default; `steps` steps) or "pf_ode" (what `invert` used). */
+  method?: InversionMethod;
+};
 
 /** Decodes latents with deterministic DDIM, clipping off, unguided unless told (see the header). */
 export async function decodeLatents(
@@ -127,13 +155,14 @@ export async function decodeLatents(
   options: DecodeOptions = {},
 ): Promise<PipelineOutput> {
   checkExampleShape(pipe, xT, "latents");
+  const { method, ...rest } = options;
   return pipe.generate({
     steps: INVERT_DEFAULT_STEPS,
     guidanceScale: 1,
     clipSample: false,
-    ...options,
+    ...rest,
     xT,
-    sampler: { name: "ddim", eta: 0 },
+    sampler: method === "pf_ode" ? "pf_ode" : { name: "ddim", eta: 0 },
     numSamples: xT.shape[0]!,
   });
 }

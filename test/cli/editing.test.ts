@@ -85,6 +85,17 @@ describe("diffuse invert and sample --latents", () => {
     expect(mse).toBeLessThan(1e-3);
   });
 
+  it("--method pf_ode: the latents record it, and sample --latents decodes with the ODE", async () => {
+    const lat = p("ode.safetensors");
+    const image = png(p("ode.png"), 8, 8);
+    expect(
+      await main(["invert", "--model", uncond, "--input", image, "--method", "pf_ode", "--out", lat]),
+    ).toBe(0);
+    expect((await readSafetensorsFile(lat)).metadata.method).toBe("pf_ode");
+    expect(await main(["sample", "--model", uncond, "--latents", lat, "--out", p("ode-back.png")])).toBe(0);
+    expect(JSON.parse(out.at(-1)!).sampler).toBe("pf_ode");
+  });
+
   it("a class-conditional model takes the labels of a sample file and keeps them in the latents", async () => {
     const samples = p("cond-samples.safetensors");
     expect(

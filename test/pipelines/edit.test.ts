@@ -71,6 +71,14 @@ describe("pipeline editing calls", () => {
     expect(refined).toBeLessThan(1e-3);
   });
 
+  it("the probability-flow ODE encodes and decodes back (adaptive RK45)", async () => {
+    const xT = await pipe.invert(images, { method: "pf_ode", labels: [0, 1] });
+    const back = await pipe.reconstruct(xT, { method: "pf_ode", labels: [0, 1] });
+    expect(back.sampler).toBe("pf_ode");
+    expect(mse(back.samples, images)).toBeLessThan(1e-4);
+    expect(mse(xT, images)).toBeGreaterThan(0.01); // the latents moved
+  });
+
   it("invert refuses wrong shapes and missing labels", async () => {
     await expect(pipe.invert(T.zeros([1, 1, 4, 4]), { labels: [0] })).rejects.toThrow(
       "images: shape [1, 1, 4, 4] does not match the model's [N, 1, 8, 8]",
