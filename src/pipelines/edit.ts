@@ -69,7 +69,10 @@ export function checkExampleShape(pipe: DiffusionPipeline, x: T.Tensor, what: st
   }
 }
 
-/** Labels for `n` items: none for an unconditional model; checked against the class embedding. */
+/**
+ * Labels for `n` items (one label repeats): none for an unconditional model; required and checked
+ * against the class embedding (the null class allowed) for a conditional one.
+ */
 function labelsFor(
   pipe: DiffusionPipeline,
   given: ArrayLike<number> | undefined,
@@ -155,12 +158,14 @@ export async function decodeLatents(
   options: DecodeOptions = {},
 ): Promise<PipelineOutput> {
   checkExampleShape(pipe, xT, "latents");
-  const { method, ...rest } = options;
+  const { method, labels: given, ...rest } = options;
+  const labels = labelsFor(pipe, given, xT.shape[0]!);
   return pipe.generate({
     steps: INVERT_DEFAULT_STEPS,
     guidanceScale: 1,
     clipSample: false,
     ...rest,
+    ...(labels ? { labels } : {}),
     xT,
     sampler: method === "pf_ode" ? "pf_ode" : { name: "ddim", eta: 0 },
     numSamples: xT.shape[0]!,
@@ -207,9 +212,5 @@ export async function interpolateLatents(
     throw new Error(`frames: ${frames} is not an integer >= 2 (both ends are frames)`);
   }
   const xs = Array.from({ length: frames }, (_, k) => slerp(a, b, k / (frames - 1)));
-  const labels =
-    rest.labels && rest.labels.length === 1
-      ? Array.from({ length: frames }, () => rest.labels![0]!)
-      : rest.labels;
-  return decodeLatents(pipe, T.concat(xs, 0), { ...rest, ...(labels ? { labels } : {}) });
+  return decodeLatents(pipe, T.concat(xs, 0), rest);
 }

@@ -123,6 +123,7 @@ describe("pipeline editing calls", () => {
       expect(v[3 * per + i]).toBeCloseTo(e[per + i]!, 4);
     }
     await expect(pipe.interpolate(a, b, { frames: 1, labels: [1] })).rejects.toThrow(/frames: 1/);
+    await expect(pipe.interpolate(a, b, { frames: 3 })).rejects.toThrow(/class-conditional; give one label/);
     await expect(pipe.interpolate(T.concat([a, b], 0), b, { frames: 3, labels: [1] })).rejects.toThrow(
       /one sample each/,
     );
