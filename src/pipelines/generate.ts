@@ -8,8 +8,8 @@
  * the model output, so it serves epsilon-, v- and x0-prediction alike. w = 1 (or an unconditional
  * model) skips the doubled batch. The combination, guidance rescale and the guidance interval live in
  * diffusion/guidance.ts. Editing starts: `xT` (e.g. DDIM-inverted latents) replaces the drawn x_T;
- * `init` starts img2img (SDEdit) from noised images (diffusion/editing.ts). The model's forward is compiled once per Denoiser. The sampler is
- * a ready `Scheduler`, or a name/spec resolved against the model's scheduler config (samplers.ts),
+ * `init` starts img2img (SDEdit) from noised images (diffusion/editing.ts). The model's forward is
+ * compiled once per Denoiser. The sampler is a ready `Scheduler`, or a name/spec resolved against the model's scheduler config (samplers.ts),
  * which also reaches the continuous-time samplers (reverse SDE, predictor-corrector, probability-flow
  * ODE). Unsafe settings warn (safety.ts). Samples holding NaN or +-Inf (diverged weights, an unstable
  * sampler) fail with a NonFiniteError instead of being returned (they would become a black PNG).
@@ -217,6 +217,8 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const shape = [N, ...o.denoiser.exampleShape];
   checkStart(o.xT, shape, "xT");
   checkStart(o.init?.images, shape, "init.images");
+  if (o.xT && o.init)
+    throw new Error("generate: give either xT (a start at x_T) or init (img2img), not both");
   const y = labels ? T.tensor(labels, [N], "int32") : undefined;
   const yy = guided ? T.concat([y!, T.full([N], o.nullClass!, "int32")], 0) : undefined;
   let nfe = 0;
