@@ -50,6 +50,16 @@ describe("guidance math", () => {
     expect(rescaleGuided(g, cond, 0).values()).toEqual(g.values());
   });
 
+  it("rescale on images: the std runs over all non-batch axes [C, H, W] of each sample", () => {
+    const c4 = T.tensor(
+      Float32Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => Math.sin(i)),
+      [2, 2, 3, 3],
+    );
+    const g4 = T.mul(c4, T.tensor([3, 0.5], [2, 1, 1, 1]));
+    // g = k c per sample, so the full rescale (phi = 1) gives c back exactly, whatever k.
+    close(rescaleGuided(g4, c4, 1), c4.values(), 1e-5);
+  });
+
   it("interval: guidance only for lo <= t <= hi, the conditional output elsewhere", () => {
     const g = { scale: 3, interval: [200, 600] as const };
     expect([100, 200, 400, 600, 601].map((t) => guidanceActive(g, t))).toEqual([

@@ -47,6 +47,16 @@ const images = T.mul(gaussianNoise(3)([2, 1, 8, 8]), 0.4);
 const mse = (a: T.Tensor, b: T.Tensor) => T.mean(T.square(T.sub(a, b))).item();
 
 describe("pipeline editing calls", () => {
+  it("generate from xT = the seed's own draw is generate from that seed", async () => {
+    const opts = { steps: 3, sampler: "ddim", labels: [0, 2], seed: 9 } as const;
+    const drawn = await pipe.generate(opts);
+    const given = await pipe.generate({ ...opts, xT: gaussianNoise(9)([2, 1, 8, 8]) });
+    expect(given.values()).toEqual(drawn.values());
+    await expect(pipe.generate({ ...opts, xT: T.zeros([3, 1, 8, 8]) })).rejects.toThrow(
+      "xT: shape [3, 1, 8, 8] does not match the samples' [2, 1, 8, 8]",
+    );
+  });
+
   it("invert: latents of the images' shape, clipping turned off with a warning", async () => {
     const warnings: string[] = [];
     const xT = await pipe.invert(images, { steps: 5, labels: [0, 1], warn: (m) => warnings.push(m) });
