@@ -15,6 +15,11 @@ export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from
 export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
+export {
+  type ExportedDenoiser,
+  type ExportManifest,
+  exportDenoiser,
+} from "./pipelines/export-onnx.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
