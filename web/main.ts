@@ -1,0 +1,185 @@
+/**
+ * The playground page: wires the controls of index.html to the digit sampler (lib/mnist.ts) and the
+ * live two-moons trainer (lib/moons.ts). ONNX Runtime Web runs on WebAssembly, with threads when the
+ * page is cross-origin isolated (the server sends COOP/COEP). `window.playground` exposes the last
+ * results (for the browser test and the benchmark); the page itself needs none of it.
+ */
+import { setDefaultRuntime } from "diffuse/core";
+import * as ort from "onnxruntime-web/wasm";
+import { runBench } from "./lib/bench.js";
+import { drawImages, drawLoss, drawPoints } from "./lib/draw.js";
+import { fetchPipeline, PAGE_SAMPLERS, sampleDigits } from "./lib/mnist.js";
+import { MoonsTrainer, medianDistanceToData, twoMoons } from "./lib/moons.js";
+
+const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E;
+const num = (id: string) => Number($<HTMLInputElement>(id).value);
+
+const params = new URLSearchParams(location.search);
+const threads = Number(
+  params.get("threads") ?? (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1),
+);
+ort.env.wasm.wasmPaths = new URL("./ort/", location.href).href;
+ort.env.wasm.numThreads = threads;
+// The OrtLike surface diffuse uses (InferenceSession.create, Tensor) is onnxruntime-common's.
+setDefaultRuntime(ort as unknown as Parameters<typeof setDefaultRuntime>[0]);
+
+/** What the test and the benchmark read. */
+const playground = {
+  threads,
+  crossOriginIsolated,
+  sample: null as null | {
+    values: number[];
+    shape: number[];
+    labels: number[];
+    request: unknown;
+    msPerStep: number;
+  },
+  training: null as null | { losses: number[]; samples: number[]; labels: number[]; medianDistance: number },
+  bench: (o?: Parameters<typeof runBench>[1]) => runBench(pipeReady, o),
+};
+(window as unknown as { playground: typeof playground }).playground = playground;
+
+function fail(where: string, e: unknown): void {
+  const el = $("error");
+  el.hidden = false;
+  el.textContent = `${where}: ${e instanceof Error ? e.message : String(e)}`;
+  console.error(e);
+}
+
+// ---- Runtime line ----
+const gpu = "gpu" in navigator ? "WebGPU is offered by this browser but not used yet" : "no WebGPU";
+$("runtime").textContent =
+  `ONNX Runtime Web ${ort.env.versions.web ?? ""}: WebAssembly, ${threads} thread${threads > 1 ? "s" : ""}${
+    crossOriginIsolated ? "" : " (page not cross-origin isolated: no threads)"
+  }; ${gpu}.`;
+
+// ---- Digits ----
+const classes = $("classes");
+for (let d = 0; d < 10; d++) {
+  const label = document.createElement("label");
+  label.innerHTML = `<input type="checkbox" name="digit" value="${d}" checked> ${d}`;
+  classes.append(label);
+}
+for (const id of ["sampler", "moons-sampler"]) {
+  for (const s of PAGE_SAMPLERS) $<HTMLSelectElement>(id).add(new Option(s, s));
+}
+
+const sampling = $("sampling");
+const pipeReady = fetchPipeline(new URL("./model/", location.href).href);
+pipeReady.then(
+  () => {
+    sampling.dataset.state = "ready";
+    $<HTMLButtonElement>("generate").disabled = false;
+  },
+  (e) => {
+    sampling.dataset.state = "error";
+    fail("loading the model", e);
+  },
+);
+
+$("sample-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const button = $<HTMLButtonElement>("generate");
+  button.disabled = true;
+  sampling.dataset.state = "running";
+  const digits = Array.from(document.querySelectorAll<HTMLInputElement>('input[name="digit"]:checked'), (c) =>
+    Number(c.value),
+  );
+  const per = num("per-class");
+  const request = {
+    labels: Array.from({ length: per }, () => digits).flat(),
+    guidanceScale: num("guidance"),
+    sampler: $<HTMLSelectElement>("sampler").value,
+    steps: num("steps"),
+    seed: num("seed"),
+  };
+  const status = $("sample-status");
+  const n = request.labels.length;
+  const cols = Math.max(1, digits.length);
+  let total = 0;
+  try {
+    if (n === 0) throw new Error("choose at least one digit");
+    const pipe = await pipeReady;
+    const out = await sampleDigits(pipe, request, (w, ms) => {
+      total += ms;
+      drawImages($("xt"), w.xt, n, 28, 28, cols);
+      if (w.x0) drawImages($("x0"), w.x0, n, 28, 28, cols);
+      status.textContent = `step ${w.index + 1} of ${w.total}: ${ms.toFixed(0)} ms (mean ${(total / (w.index + 1)).toFixed(0)} ms per step)`;
+    });
+    drawImages($("xt"), out.values, n, 28, 28, cols);
+    playground.sample = { ...out, values: [...out.values], request, msPerStep: total / request.steps };
+    status.textContent = `${n} samples, ${request.steps} steps of ${request.sampler}: ${(total / request.steps).toFixed(0)} ms per step.`;
+    sampling.dataset.state = "done";
+  } catch (e) {
+    sampling.dataset.state = "error";
+    fail("sampling", e);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---- Two moons ----
+const training = $("training");
+let trainer: MoonsTrainer | null = null;
+const trainStatus = $("train-status");
+drawPoints($("points"), twoMoons(0).xy, null, null);
+$<HTMLButtonElement>("train").disabled = false;
+
+async function drawMoonSamples(t: MoonsTrainer, sampler = "dpmsolver++", steps = 20, guidance = 1) {
+  const s = await t.sample(400, sampler, steps, 0, guidance);
+  drawPoints($("points"), t.data.xy, s.xy, s.labels);
+  return s;
+}
+
+$("train-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const button = $<HTMLButtonElement>("train");
+  button.disabled = true;
+  $<HTMLButtonElement>("moons-sample").disabled = true;
+  training.dataset.state = "running";
+  try {
+    const t = new MoonsTrainer({ learningRate: num("learning-rate"), batch: num("batch"), threads });
+    trainer = t;
+    const steps = num("train-steps");
+    const every = num("refresh");
+    const t0 = performance.now();
+    await drawMoonSamples(t);
+    for (let s = 1; s <= steps; s++) {
+      const loss = await t.step();
+      if (s % 10 === 0 || s === steps) {
+        drawLoss($("loss"), t.losses);
+        const ms = (performance.now() - t0) / s;
+        trainStatus.textContent = `step ${s} of ${steps}: loss ${loss.toFixed(4)} (${ms.toFixed(1)} ms per step with redraws)`;
+      }
+      if (s % every === 0 || s === steps) await drawMoonSamples(t);
+    }
+    const s = await drawMoonSamples(t);
+    const medianDistance = medianDistanceToData(s.xy, s.labels, t.data);
+    playground.training = {
+      losses: [...t.losses],
+      samples: [...s.xy],
+      labels: [...s.labels],
+      medianDistance,
+    };
+    trainStatus.textContent += ` Done: samples lie a median ${medianDistance.toFixed(3)} from the data.`;
+    training.dataset.state = "done";
+  } catch (e) {
+    training.dataset.state = "error";
+    fail("training", e);
+  } finally {
+    button.disabled = false;
+    $<HTMLButtonElement>("moons-sample").disabled = trainer === null;
+  }
+});
+
+$("moons-sample-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (!trainer) return;
+  try {
+    const sampler = $<HTMLSelectElement>("moons-sampler").value;
+    await drawMoonSamples(trainer, sampler, num("moons-steps"), num("moons-guidance"));
+    trainStatus.textContent = `Sampled with ${sampler}, ${num("moons-steps")} steps.`;
+  } catch (e) {
+    fail("sampling the moons", e);
+  }
+});
