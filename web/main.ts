@@ -4,12 +4,13 @@
  * page is cross-origin isolated (the server sends COOP/COEP). `window.playground` exposes the last
  * results (for the browser test and the benchmark); the page itself needs none of it.
  */
-import { setDefaultRuntime } from "diffuse/core";
+import { type OrtLike, setDefaultRuntime } from "diffuse/core";
 import * as ort from "onnxruntime-web/wasm";
 import { runBench } from "./lib/bench.js";
 import { drawImages, drawLoss, drawPoints } from "./lib/draw.js";
 import { fetchPipeline, PAGE_SAMPLERS, sampleDigits } from "./lib/mnist.js";
 import { MoonsTrainer, medianDistanceToData, twoMoons } from "./lib/moons.js";
+import { yieldingRuntime } from "./lib/yielding.js";
 
 const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E;
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
@@ -20,8 +21,9 @@ const threads = Number(
 );
 ort.env.wasm.wasmPaths = new URL("./ort/", location.href).href;
 ort.env.wasm.numThreads = threads;
-// The OrtLike surface diffuse uses (InferenceSession.create, Tensor) is onnxruntime-common's.
-setDefaultRuntime(ort as unknown as Parameters<typeof setDefaultRuntime>[0]);
+// The OrtLike surface diffuse uses (InferenceSession.create, Tensor) is onnxruntime-common's; each run
+// yields to the browser first so the canvases repaint while a loop runs (lib/yielding.ts).
+setDefaultRuntime(yieldingRuntime(ort as unknown as OrtLike));
 
 /** What the test and the benchmark read. */
 const playground = {
