@@ -16,7 +16,10 @@ export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
 export {
+  EXPORT_FILES,
+  EXPORT_NAMES,
   type ExportedDenoiser,
+  type ExportedValue,
   type ExportManifest,
   exportDenoiser,
 } from "./pipelines/export-onnx.js";
