@@ -97,18 +97,19 @@ $("sample-form").addEventListener("submit", async (ev) => {
   };
   const status = $("sample-status");
   const n = request.labels.length;
-  const cols = Math.max(1, digits.length);
+  // At most 5 columns at 2 px per pixel (300 px), so x_t and x0 fit side by side.
+  const cols = Math.max(1, Math.min(5, digits.length));
   let total = 0;
   try {
     if (n === 0) throw new Error("choose at least one digit");
     const pipe = await pipeReady;
     const out = await sampleDigits(pipe, request, (w, ms) => {
       total += ms;
-      drawImages($("xt"), w.xt, n, 28, 28, cols);
-      if (w.x0) drawImages($("x0"), w.x0, n, 28, 28, cols);
+      drawImages($("xt"), w.xt, n, 28, 28, cols, 2);
+      if (w.x0) drawImages($("x0"), w.x0, n, 28, 28, cols, 2);
       status.textContent = `step ${w.index + 1} of ${w.total}: ${ms.toFixed(0)} ms (mean ${(total / (w.index + 1)).toFixed(0)} ms per step)`;
     });
-    drawImages($("xt"), out.values, n, 28, 28, cols);
+    drawImages($("xt"), out.values, n, 28, 28, cols, 2);
     playground.sample = { ...out, values: [...out.values], request, msPerStep: total / request.steps };
     status.textContent = `${n} samples, ${request.steps} steps of ${request.sampler}: ${(total / request.steps).toFixed(0)} ms per step.`;
     sampling.dataset.state = "done";

@@ -92,6 +92,18 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     await page.fill("#guidance", String(request.guidanceScale));
     await page.fill("#per-class", "1");
     await page.click("#generate");
+    // Half way: x_t still noisy beside the predicted x0 (the README's picture of the live view).
+    await page.waitForFunction(
+      () => /^step [5-9] of 10/.test(document.getElementById("sample-status")?.textContent ?? ""),
+      null,
+      {
+        timeout: 300_000,
+      },
+    );
+    mkdirSync(path.join(root, "docs"), { recursive: true });
+    await page
+      .locator("#sampling .pair")
+      .screenshot({ path: path.join(root, "docs", "playground-denoising.png") });
     await finished("sampling", 300_000);
     const got = (await playground()).sample!;
     expect(got.shape).toEqual([10, 1, 28, 28]);
@@ -109,7 +121,6 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     expect(ink).toBeGreaterThan(0.05);
     expect(ink).toBeLessThan(0.5);
     expect(await page.textContent("#sample-status")).toMatch(/ms per step/);
-    mkdirSync(path.join(root, "docs"), { recursive: true });
     await page.locator("#sampling").screenshot({ path: path.join(root, "docs", "playground-digits.png") });
   });
 
