@@ -65,6 +65,8 @@ export type { CsvOptions, CsvRecord } from "./data/csv.js";
 export type { FolderOptions } from "./data/folder.js";
 export type { IdxArray } from "./data/idx.js";
 export type { IdxDatasetOptions } from "./data/mnist.js";
+// 2-D toy data sets (FFJORD's), generated from a key.
+export { checkerboard, gaussians, moons, swissroll } from "./data/points.js";
 export type { TwemojiOptions } from "./data/twemoji.js";
 export type { ZipcodesOptions } from "./data/zipcodes.js";
 export type { ScoreWithSpread } from "./eval/classifier.js";

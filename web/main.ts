@@ -9,7 +9,7 @@ import * as ort from "onnxruntime-web/wasm";
 import { runBench } from "./lib/bench.js";
 import { drawImages, drawLoss, drawPoints } from "./lib/draw.js";
 import { fetchPipeline, PAGE_SAMPLERS, sampleDigits } from "./lib/mnist.js";
-import { MoonsTrainer, medianDistanceToData, twoMoons } from "./lib/moons.js";
+import { medianDistanceToData, PointsTrainer, type ToySet, toyData } from "./lib/points.js";
 import { yieldingRuntime } from "./lib/yielding.js";
 
 const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E;
@@ -123,12 +123,15 @@ $("sample-form").addEventListener("submit", async (ev) => {
 
 // ---- Two moons ----
 const training = $("training");
-let trainer: MoonsTrainer | null = null;
+let trainer: PointsTrainer | null = null;
 const trainStatus = $("train-status");
-drawPoints($("points"), twoMoons(0).xy, null, null);
+const toySet = () => $<HTMLSelectElement>("toy-set").value as ToySet;
+const showData = () => drawPoints($("points"), toyData(toySet(), 0).xy, null, null);
+$("toy-set").addEventListener("change", showData);
+showData();
 $<HTMLButtonElement>("train").disabled = false;
 
-async function drawMoonSamples(t: MoonsTrainer, sampler = "dpmsolver++", steps = 20, guidance = 1) {
+async function drawMoonSamples(t: PointsTrainer, sampler = "dpmsolver++", steps = 20, guidance = 1) {
   const s = await t.sample(400, sampler, steps, 0, guidance);
   drawPoints($("points"), t.data.xy, s.xy, s.labels);
   return s;
@@ -141,7 +144,12 @@ $("train-form").addEventListener("submit", async (ev) => {
   $<HTMLButtonElement>("moons-sample").disabled = true;
   training.dataset.state = "running";
   try {
-    const t = new MoonsTrainer({ learningRate: num("learning-rate"), batch: num("batch"), threads });
+    const t = new PointsTrainer({
+      data: toySet(),
+      learningRate: num("learning-rate"),
+      batch: num("batch"),
+      threads,
+    });
     trainer = t;
     const steps = num("train-steps");
     const every = num("refresh");
@@ -161,7 +169,7 @@ $("train-form").addEventListener("submit", async (ev) => {
     playground.training = {
       losses: [...t.losses],
       samples: [...s.xy],
-      labels: [...s.labels],
+      labels: s.labels ? [...s.labels] : [],
       medianDistance,
     };
     trainStatus.textContent += ` Done: samples lie a median ${medianDistance.toFixed(3)} from the data.`;

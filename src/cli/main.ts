@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `diffuse` command line: `diffuse <command> [flags]` with commands train, sample, info, eval.
+ * The `diffuse` command line: `diffuse <command> [flags]` with commands train, sample, info, eval, export.
  * Exit codes: 0 success, 1 failure (bad files, failed run), 2 usage errors (bad flags or settings),
  * 130 / 143 a training run stopped by SIGINT / SIGTERM (after writing its checkpoint).
  * Errors print as `diffuse <command>: <ErrorName>: <message>`, without a stack trace unless

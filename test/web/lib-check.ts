@@ -4,7 +4,7 @@
  * Node and prints one JSON line of measurements for the test to judge.
  */
 import { DiffusionPipeline, denoiserFromConfig, random } from "diffuse";
-import { MoonsTrainer, medianDistanceToData, twoMoons } from "../../web/lib/moons.js";
+import { medianDistanceToData, PointsTrainer, toyData } from "../../web/lib/points.js";
 import { type Watched, watchScheduler } from "../../web/lib/watch.js";
 
 const schedulerConfig = {
@@ -42,9 +42,12 @@ for (const sampler of ["dpmsolver++", "ddim", "euler"]) {
   };
 }
 
-const a = twoMoons(3);
-const b = twoMoons(3);
-const trainer = new MoonsTrainer({ seed: 0, threads: 1 });
+const a = toyData("moons", 3);
+const b = toyData("moons", 3);
+const swiss = new PointsTrainer({ data: "swissroll", threads: 1 });
+await swiss.step();
+const swissSamples = await swiss.sample(10);
+const trainer = new PointsTrainer({ seed: 0, threads: 1 });
 const before = await trainer.sample(100);
 for (let s = 0; s < 150; s++) await trainer.step();
 const after = await trainer.sample(100);
@@ -52,7 +55,8 @@ const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
 console.log(
   JSON.stringify({
     watcher,
-    moonsDeterministic: a.xy.every((v, i) => v === b.xy[i]),
+    moonsDeterministic: a.xy.every((v, i) => v === b.xy[i]) && a.labels!.every((v, i) => v === b.labels![i]),
+    swissUnconditional: swissSamples.labels === null && swissSamples.xy.length === 20,
     distanceBefore: medianDistanceToData(before.xy, before.labels, trainer.data),
     distanceAfter: medianDistanceToData(after.xy, after.labels, trainer.data),
     lossFirst: mean(trainer.losses.slice(0, 10)),

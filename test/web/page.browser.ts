@@ -135,8 +135,8 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     const first = mean(t.losses.slice(0, 20));
     const last = mean(t.losses.slice(-20));
     expect(last, `loss: first 20 steps ${first}, last 20 ${last}`).toBeLessThan(0.75 * first);
-    // The moons have radius 1 and jitter 0.06; untrained samples lie several units away.
-    expect(t.medianDistance).toBeLessThan(0.1);
+    // FFJORD's moons have radius 2 and jitter 0.2; untrained samples lie several units away.
+    expect(t.medianDistance).toBeLessThan(0.15);
     // Then sampled again with another sampler from the page's controls.
     await page.selectOption("#moons-sampler", "ddim");
     await page.click("#moons-sample");

@@ -27,6 +27,7 @@ it("watches sampling without changing it, and trains two moons", () => {
   }
   expect(r.watcher["dpmsolver++"].lastX0MinusFinal).not.toBeNull();
   expect(r.moonsDeterministic).toBe(true);
+  expect(r.swissUnconditional).toBe(true);
   expect(r.lossLast).toBeLessThan(0.8 * r.lossFirst);
   expect(r.distanceAfter).toBeLessThan(0.5 * r.distanceBefore);
 });

@@ -19,7 +19,7 @@ import {
   T,
 } from "diffuse/core";
 import { sampleDigits } from "./mnist.js";
-import { MoonsTrainer } from "./moons.js";
+import { PointsTrainer } from "./points.js";
 
 export interface BenchOptions {
   /** Timed repetitions of each step (default 10; the U-Net training step uses half). */
@@ -97,7 +97,7 @@ export async function runBench(
   const unet = await unetTrainStep(pipe, o.threads);
   await unet();
   const unetTrainStepMs = median(await timeEach(Math.max(3, Math.ceil(repeats / 2)), unet));
-  const moons = new MoonsTrainer(o.threads ? { threads: o.threads } : {});
+  const moons = new PointsTrainer(o.threads ? { threads: o.threads } : {});
   await moons.step();
   const moonsTrainStepMs = median(await timeEach(repeats, () => moons.step()));
   return { unetSampleStepMs, unetTrainStepMs, moonsTrainStepMs, repeats };

@@ -38,12 +38,9 @@ export function drawImages(
   }
 }
 
-/** The view of the two-moons plane (data units). */
-export const MOONS_VIEW = { x: [-1.5, 2.5], y: [-1.25, 1.75] } as const;
-
 const CLASS_COLOURS = ["#d9480f", "#1971c2"];
 
-/** Data points in light grey, samples coloured by class. */
+/** Data points in light grey, samples coloured by class; the view fits the data with a margin. */
 export function drawPoints(
   canvas: HTMLCanvasElement,
   data: Float32Array,
@@ -52,15 +49,25 @@ export function drawPoints(
 ): void {
   const ctx = canvas.getContext("2d")!;
   const { width: W, height: H } = canvas;
-  const px = (x: number) => ((x - MOONS_VIEW.x[0]) / (MOONS_VIEW.x[1] - MOONS_VIEW.x[0])) * W;
-  const py = (y: number) => H - ((y - MOONS_VIEW.y[0]) / (MOONS_VIEW.y[1] - MOONS_VIEW.y[0])) * H;
+  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let i = 0; i < data.length; i++) {
+    lo[i % 2] = Math.min(lo[i % 2]!, data[i]!);
+    hi[i % 2] = Math.max(hi[i % 2]!, data[i]!);
+  }
+  // One scale for both axes (circles stay round), 15% margin around the data.
+  const scale = Math.min(W / (hi[0]! - lo[0]!), H / (hi[1]! - lo[1]!)) / 1.3;
+  const cx = (lo[0]! + hi[0]!) / 2;
+  const cy = (lo[1]! + hi[1]!) / 2;
+  const px = (x: number) => W / 2 + (x - cx) * scale;
+  const py = (y: number) => H / 2 - (y - cy) * scale;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, W, H);
   ctx.fillStyle = "#ccc";
   for (let i = 0; i < data.length; i += 2) ctx.fillRect(px(data[i]!) - 1.5, py(data[i + 1]!) - 1.5, 3, 3);
   if (!samples) return;
   for (let i = 0; i < samples.length / 2; i++) {
-    ctx.fillStyle = CLASS_COLOURS[(sampleLabels?.[i] ?? 0) % 2]!;
+    ctx.fillStyle = CLASS_COLOURS[(sampleLabels?.[i] ?? 1) % 2]!;
     ctx.beginPath();
     ctx.arc(px(samples[2 * i]!), py(samples[2 * i + 1]!), 2.2, 0, 2 * Math.PI);
     ctx.fill();

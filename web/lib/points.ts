@@ -1,10 +1,12 @@
 /**
- * Two moons, trained live: a class-conditional MLP denoiser (one class per moon, plus the null class
- * that label dropout trains for classifier-free guidance) learns the points with DDPM's L_simple
+ * A 2-D data set trained live (two moons by default): an MLP denoiser (class-conditional on two moons,
+ * one class per moon plus the null class that label dropout trains for classifier-free guidance;
+ * unconditional on the unlabelled sets) learns the points with DDPM's L_simple
  * (Ho et al. 2020, eq. 14) through the compiled training step (loss, gradients and AdamW in one ONNX
  * graph). Browser-safe; the page, its test and the speed benchmark all run this same code.
  */
 import {
+  checkerboard,
   compile,
   DiffusionPipeline,
   diffusionLoss,
@@ -13,17 +15,23 @@ import {
   lossTables,
   MLPDenoiser,
   makeTrainStep,
+  moons,
   NO_EMA,
   optim,
   random,
+  swissroll,
   T,
   wrapDenoiser,
 } from "diffuse/core";
 
-/** Number of data points, and the two classes (moon 0 upper, moon 1 lower). */
-export const MOONS = { points: 1024, classes: 2, noise: 0.06 } as const;
+/** The 2-D data sets the page trains on (the library's toy sets, FFJORD's definitions). */
+export const TOY_SETS = { moons, swissroll, checkerboard } as const;
+export type ToySet = keyof typeof TOY_SETS;
 
-export const MOONS_SCHEDULER = {
+/** Number of data points. */
+export const TOY_POINTS = 1024;
+
+export const POINTS_SCHEDULER = {
   _class_name: "DDPMScheduler",
   num_train_timesteps: 1000,
   beta_schedule: "squaredcos_cap_v2",
@@ -31,23 +39,13 @@ export const MOONS_SCHEDULER = {
   clip_sample: false,
 };
 
-/**
- * The two-moons data in data units (scikit-learn's make_moons layout): moon 0 is the upper half circle
- * of radius 1 around (0, 0), moon 1 the lower one around (1, 0.5); Gaussian jitter `MOONS.noise`.
- */
-export function twoMoons(seed: number, n: number = MOONS.points): { xy: Float32Array; labels: Int32Array } {
-  const [kAngle, kJitter] = random.split(random.makeKey(seed), 2);
-  const u = random.uniform(kAngle!, n);
-  const e = random.normal(kJitter!, 2 * n);
-  const xy = new Float32Array(2 * n);
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
-  for (let i = 0; i < n; i++) {
-    const a = Math.PI * u[i]!;
-    const [x, y] = labels[i] === 0 ? [Math.cos(a), Math.sin(a)] : [1 - Math.cos(a), 0.5 - Math.sin(a)];
-    xy[2 * i] = x + MOONS.noise * e[2 * i]!;
-    xy[2 * i + 1] = y + MOONS.noise * e[2 * i + 1]!;
-  }
-  return { xy, labels };
+/** A toy set's points and labels (labels: moons only, one class per moon). */
+export function toyData(
+  set: ToySet,
+  seed: number,
+): { xy: Float32Array; labels: Int32Array | null; classes: number } {
+  const d = TOY_SETS[set](random.makeKey(seed), TOY_POINTS);
+  return { xy: d.data, labels: d.labels ?? null, classes: d.numClasses ?? 0 };
 }
 
 /** Per-coordinate mean and standard deviation (the model trains on standardised points). */
@@ -60,7 +58,9 @@ function normalization(xy: Float32Array): { mean: number[]; std: number[] } {
   return { mean, std: std.map(Math.sqrt) };
 }
 
-export interface MoonsOptions {
+export interface PointsOptions {
+  /** The data set (default "moons"). */
+  data?: ToySet;
   seed?: number;
   batch?: number;
   learningRate?: number;
@@ -71,8 +71,8 @@ export interface MoonsOptions {
 }
 
 /** A live training run on two moons: `step()` trains, `sample()` draws from the current weights. */
-export class MoonsTrainer {
-  readonly data: { xy: Float32Array; labels: Int32Array };
+export class PointsTrainer {
+  readonly data: { xy: Float32Array; labels: Int32Array | null; classes: number };
   readonly norm: { mean: number[]; std: number[] };
   readonly losses: number[] = [];
   private readonly model: MLPDenoiser;
@@ -86,28 +86,27 @@ export class MoonsTrainer {
   private readonly batch: number;
   private readonly lr: T.Tensor;
 
-  constructor(o: MoonsOptions = {}) {
+  constructor(o: PointsOptions = {}) {
     this.seed = o.seed ?? 0;
     this.batch = o.batch ?? 256;
     this.lr = T.scalar(o.learningRate ?? 3e-3);
-    this.data = twoMoons(this.seed);
+    this.data = toyData(o.data ?? "moons", this.seed);
     this.norm = normalization(this.data.xy);
     this.scaled = this.data.xy.map((v, i) => (v - this.norm.mean[i % 2]!) / this.norm.std[i % 2]!);
     this.model = new MLPDenoiser({
       in_features: 2,
       hidden_size: o.hidden ?? 128,
       num_layers: o.layers ?? 3,
-      num_class_embeds: MOONS.classes + 1,
+      num_class_embeds: this.data.labels ? this.data.classes + 1 : null,
     });
     this.model.init(random.makeKey(this.seed + 1));
     this.lossConfig = {
       loss: "l2",
       weighting: "none",
       prediction: "epsilon",
-      labelDropout: 0.1,
-      nullClass: MOONS.classes,
+      ...(this.data.labels ? { labelDropout: 0.1, nullClass: this.data.classes } : {}),
     };
-    this.tables = lossTables(MOONS_SCHEDULER, this.lossConfig);
+    this.tables = lossTables(POINTS_SCHEDULER, this.lossConfig);
     const denoiser = wrapDenoiser(this.model);
     const opts = o.threads ? { threads: o.threads } : {};
     this.trainStep = compile(makeTrainStep(diffusionLoss(denoiser.forward, this.lossConfig)), opts);
@@ -125,9 +124,10 @@ export class MoonsTrainer {
     const B = this.batch;
     const key = random.foldIn(random.makeKey(this.seed + 2), this.steps);
     const [kPick, kLoss] = random.split(key, 2);
-    const pick = random.randint(kPick!, B, 0, this.data.labels.length);
+    const pick = random.randint(kPick!, B, 0, this.scaled.length / 2);
     const x0 = Float32Array.from({ length: 2 * B }, (_, j) => this.scaled[2 * pick[j >> 1]! + (j % 2)]!);
-    const y = Int32Array.from(pick, (i) => this.data.labels[i]!);
+    const labels = this.data.labels;
+    const y = labels ? Int32Array.from(pick, (i) => labels[i]!) : undefined;
     const batch = drawLossInputs(kLoss!, x0, [B, 2], this.tables, this.lossConfig, y);
     const r = await this.trainStep(this.params, this.optState, NO_EMA, batch, this.lr);
     this.params = r.params;
@@ -142,38 +142,43 @@ export class MoonsTrainer {
     return new DiffusionPipeline({
       denoiser: wrapDenoiser(this.model),
       params: this.params,
-      schedulerConfig: MOONS_SCHEDULER,
+      schedulerConfig: POINTS_SCHEDULER,
       info: {
-        numClasses: MOONS.classes,
-        nullClass: MOONS.classes,
+        ...(this.data.labels ? { numClasses: this.data.classes, nullClass: this.data.classes } : {}),
         dataKind: "points",
         normalization: this.norm,
       },
     });
   }
 
-  /** `n` samples (classes alternating) in data units. */
+  /** `n` samples (classes alternating, for labelled data) in data units. */
   async sample(n: number, sampler = "dpmsolver++", steps = 20, seed = 0, guidanceScale = 1) {
-    const labels = Int32Array.from({ length: n }, (_, i) => i % MOONS.classes);
-    const out = await this.pipeline().generate({ labels, sampler, steps, seed, guidanceScale });
+    const k = this.data.classes;
+    const labels = this.data.labels ? Int32Array.from({ length: n }, (_, i) => i % k) : null;
+    const out = await this.pipeline().generate({
+      ...(labels ? { labels, guidanceScale } : { numSamples: n }),
+      sampler,
+      steps,
+      seed,
+    });
     return { xy: out.inDataUnits(), labels };
   }
 }
 
 /**
  * How well samples lie on the data: the median over samples of the distance to the nearest data point
- * of the same class (data units; the moons have radius 1 and jitter `MOONS.noise`).
+ * (of the same class, for labelled data), in data units (FFJORD's moons have radius 2, jitter 0.2).
  */
 export function medianDistanceToData(
   samples: Float32Array,
-  sampleLabels: Int32Array,
-  data: { xy: Float32Array; labels: Int32Array },
+  sampleLabels: Int32Array | null,
+  data: { xy: Float32Array; labels: Int32Array | null },
 ): number {
   const d: number[] = [];
-  for (let i = 0; i < sampleLabels.length; i++) {
+  for (let i = 0; i < samples.length / 2; i++) {
     let best = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < data.labels.length; j++) {
-      if (data.labels[j] !== sampleLabels[i]) continue;
+    for (let j = 0; j < data.xy.length / 2; j++) {
+      if (sampleLabels && data.labels && data.labels[j] !== sampleLabels[i]) continue;
       const dx = samples[2 * i]! - data.xy[2 * j]!;
       const dy = samples[2 * i + 1]! - data.xy[2 * j + 1]!;
       best = Math.min(best, dx * dx + dy * dy);
