@@ -3,7 +3,9 @@
  * without giving the browser a turn, so a sampling or training loop of many runs would freeze the
  * page (no repaint of the live canvases, no input) until it ends. This wraps the runtime object that
  * diffuse's `setDefaultRuntime` takes: every `run()` first yields one task (a MessageChannel message,
- * not clamped like setTimeout), so the page repaints between network calls. Nothing else changes.
+ * not clamped like setTimeout), and when 50 ms have passed since the last frame, waits for the next
+ * frame (requestAnimationFrame, then a task: after the paint), since a task turn alone does not make
+ * the browser render. A hidden page (no frames) only yields tasks. Nothing else changes.
  */
 import type { OrtLike, OrtSessionLike } from "diffuse/core";
 
@@ -19,6 +21,21 @@ export function nextTask(): Promise<void> {
   });
 }
 
+/** Resolves after the next paint (or after one task when the page is hidden: no frames come). */
+export function nextFrame(): Promise<void> {
+  if (document.visibilityState === "hidden") return nextTask();
+  return new Promise((resolve) => requestAnimationFrame(() => nextTask().then(resolve)));
+}
+
+let lastFrame = 0;
+
+/** Yields a task, or a frame when the last one is over 50 ms old. */
+async function yieldToBrowser(): Promise<void> {
+  if (performance.now() - lastFrame < 50) return nextTask();
+  await nextFrame();
+  lastFrame = performance.now();
+}
+
 /** `ort` with sessions whose `run()` yields to the browser first. */
 export function yieldingRuntime(ort: OrtLike): OrtLike {
   return {
@@ -30,7 +47,7 @@ export function yieldingRuntime(ort: OrtLike): OrtLike {
           inputNames: session.inputNames,
           outputNames: session.outputNames,
           async run(feeds, fetches) {
-            await nextTask();
+            await yieldToBrowser();
             return session.run(feeds, fetches);
           },
           release: () => session.release(),
