@@ -16,6 +16,14 @@ export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
 export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
+export {
+  EXPORT_FILES,
+  EXPORT_NAMES,
+  type ExportedDenoiser,
+  type ExportedValue,
+  type ExportManifest,
+  exportDenoiser,
+} from "./pipelines/export-onnx.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
@@ -58,6 +66,8 @@ export type { CsvOptions, CsvRecord } from "./data/csv.js";
 export type { FolderOptions } from "./data/folder.js";
 export type { IdxArray } from "./data/idx.js";
 export type { IdxDatasetOptions } from "./data/mnist.js";
+// 2-D toy data sets (FFJORD's), generated from a key.
+export { checkerboard, gaussians, moons, swissroll } from "./data/points.js";
 export type { TwemojiOptions } from "./data/twemoji.js";
 export type { ZipcodesOptions } from "./data/zipcodes.js";
 export type { ScoreWithSpread } from "./eval/classifier.js";

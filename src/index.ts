@@ -23,6 +23,7 @@ export * as io from "./io/files.js";
 export { decodePng, encodePng } from "./io/png.js";
 export type { PretrainedModel } from "./models/pretrained-node.js";
 export { loadPretrained, loadPretrainedAs, savePretrained } from "./models/pretrained-node.js";
+export { exportModelFolder, MANIFEST_FILE } from "./pipelines/export-node.js";
 export type { LoadedModel, LoadLimits } from "./pipelines/model-folder-node.js";
 export { loadModelFolder, saveModelFolder } from "./pipelines/model-folder-node.js";
 export { loadPipeline } from "./pipelines/pipeline-node.js";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `diffuse` command line: `diffuse <command> [flags]` with commands train, sample, info, eval.
+ * The `diffuse` command line: `diffuse <command> [flags]` with commands train, sample, info, eval, export.
  * Exit codes: 0 success, 1 failure (bad files, failed run), 2 usage errors (bad flags or settings),
  * 130 / 143 a training run stopped by SIGINT / SIGTERM (after writing its checkpoint).
  * Errors print as `diffuse <command>: <ErrorName>: <message>`, without a stack trace unless
@@ -15,6 +15,7 @@ import { InterruptedError, RunError } from "../train/run-node.js";
 import { UsageError } from "./args.js";
 import { editMain, interpolateMain, invertMain } from "./editing.js";
 import { evalMain } from "./eval.js";
+import { exportMain } from "./export.js";
 import { infoMain } from "./info.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   invert: { run: invertMain, summary: "DDIM-invert images to latents (diffuse sample --latents decodes)" },
   edit: { run: editMain, summary: "image-to-image (SDEdit): re-noise images part way and denoise" },
   interpolate: { run: interpolateMain, summary: "slerp between two latents, decoded as a strip" },
+  export: { run: exportMain, summary: "write a trained model as a standalone ONNX model" },
 };
 
 function mainHelp(): string {

@@ -13,6 +13,7 @@ import {
   type AttrValue,
   type DimSpec,
   encodeModel,
+  type GraphSpec,
   type NodeSpec,
   type TensorSpec,
   type ValueInfoSpec,
@@ -34,6 +35,8 @@ export const attr = {
     type: "TENSOR",
     value: checkedTensor("attr.tensor", dtype, shape, data),
   }),
+  /** A subgraph (e.g. the body of a Scan), from `OnnxGraphBuilder.toGraph`. */
+  graph: (value: GraphSpec): OnnxAttr => ({ type: "GRAPH", value }),
 };
 
 /** Default opset of the ONNX domain. */
@@ -167,21 +170,26 @@ export class OnnxGraphBuilder {
 
   /** Encodes the graph as a serialized `ModelProto`. */
   toModel(options: ToModelOptions = {}): Uint8Array {
-    if (this.outputs.length === 0)
-      throw new Error("toModel: the graph has no outputs, expected at least one");
     return encodeModel({
       irVersion: options.irVersion ?? DEFAULT_IR_VERSION,
       opsets: [{ domain: "", version: options.opset ?? DEFAULT_OPSET }],
       producerName: options.producer ?? "diffuse",
       producerVersion: options.producerVersion,
-      graph: {
-        name: options.graphName ?? "main",
-        nodes: this.nodes,
-        initializers: this.initializers,
-        inputs: this.inputs,
-        outputs: this.outputs,
-      },
+      graph: this.toGraph(options.graphName ?? "main"),
     });
+  }
+
+  /** The graph as a `GraphSpec` (a model's main graph, or a subgraph attribute: `attr.graph`). */
+  toGraph(name: string): GraphSpec {
+    if (this.outputs.length === 0)
+      throw new Error("toModel: the graph has no outputs, expected at least one");
+    return {
+      name,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      inputs: this.inputs,
+      outputs: this.outputs,
+    };
   }
 
   private cachedConst(

@@ -16,7 +16,15 @@ export const TENSOR_DATA_TYPE: Readonly<Record<OnnxDType, number>> = {
 };
 
 /** `AttributeProto.AttributeType` codes. */
-export const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+export const ATTRIBUTE_TYPE = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+} as const;
 
 /** A dense tensor value (`TensorProto`), stored as little-endian `raw_data`. */
 export interface TensorSpec {
@@ -33,7 +41,9 @@ export type AttrValue =
   | { type: "STRING"; value: string }
   | { type: "INTS"; value: readonly (number | bigint)[] }
   | { type: "FLOATS"; value: readonly number[] }
-  | { type: "TENSOR"; value: TensorSpec };
+  | { type: "TENSOR"; value: TensorSpec }
+  /** A subgraph (the body of Scan, Loop, If). */
+  | { type: "GRAPH"; value: GraphSpec };
 
 /** A named attribute (`AttributeProto`). */
 export interface AttributeSpec {
@@ -108,7 +118,7 @@ export function writeTensor(w: ProtoWriter, t: TensorSpec): void {
   w.bytesField(9, littleEndianBytes(t.data));
 }
 
-/** `AttributeProto`: name = 1, f = 2, i = 3, s = 4, t = 5, floats = 7, ints = 8, type = 20. */
+/** `AttributeProto`: name = 1, f = 2, i = 3, s = 4, t = 5, g = 6, floats = 7, ints = 8, type = 20. */
 export function writeAttribute(w: ProtoWriter, a: AttributeSpec): void {
   w.stringField(1, a.name);
   const { attr } = a;
@@ -124,6 +134,9 @@ export function writeAttribute(w: ProtoWriter, a: AttributeSpec): void {
       break;
     case "TENSOR":
       w.messageField(5, (s) => writeTensor(s, attr.value));
+      break;
+    case "GRAPH":
+      w.messageField(6, (s) => writeGraph(s, attr.value));
       break;
     case "FLOATS":
       w.repeatedFloats(7, attr.value);

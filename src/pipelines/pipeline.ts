@@ -77,7 +77,7 @@ export interface PipelineFiles {
  * (generate.ts) passes through unchanged.
  */
 export type PipelineGenerateOptions = Partial<
-  Omit<GenerateOptions, "denoiser" | "params" | "scheduler" | "labels" | "nullClass">
+  Omit<GenerateOptions, "denoiser" | "params" | "scheduler" | "sampler" | "labels" | "nullClass">
 > & {
   /**
    * A sampler name (`SAMPLER_NAMES`, default "dpmsolver++"; diffusers class names too), a spec with its

@@ -29,6 +29,23 @@ function liveNodes(graph: TraceGraph, outputs: readonly Tensor[]): TraceNode[] {
 }
 
 export function lowerGraph(graph: TraceGraph, outputs: readonly Tensor[]): LoweredModel {
+  const { builder, inputNames, outputNames } = lowerToBuilder(graph, outputs);
+  return {
+    model: builder.toModel({ producer: "diffuse" }),
+    inputNames,
+    outputNames,
+    nodeCount: builder.nodeCount,
+  };
+}
+
+/**
+ * The lowering itself: a builder holding the graph (inputs `input_<i>`, outputs `output_<i>`,
+ * constants as initializers), for callers that embed it as a subgraph (the ONNX export's Scan body).
+ */
+export function lowerToBuilder(
+  graph: TraceGraph,
+  outputs: readonly Tensor[],
+): { builder: OnnxGraphBuilder; inputNames: string[]; outputNames: string[] } {
   const b = new OnnxGraphBuilder();
   const names = new Map<Tensor, string>();
   const inputNames = graph.inputs.map((t, i) => {
@@ -58,5 +75,5 @@ export function lowerGraph(graph: TraceGraph, outputs: readonly Tensor[]): Lower
     used.add(source);
     return name;
   });
-  return { model: b.toModel({ producer: "diffuse" }), inputNames, outputNames, nodeCount: b.nodeCount };
+  return { builder: b, inputNames, outputNames };
 }

@@ -1,0 +1,166 @@
+/**
+ * The playground in a real browser (npm run test:browser): serves web/dist on 127.0.0.1 with the
+ * COOP/COEP headers and drives Debian's Chromium headless through playwright-core. It generates
+ * digits in the page and compares them with the Node pipeline's for the same model, seed, sampler
+ * and steps; trains the two-moons model in the page and checks the loss fell and the samples lie on
+ * the data; saves screenshots into docs/ (the README shows them). Skips only when no Chromium is
+ * found (CHROMIUM_PATH, else /usr/bin/chromium), saying so; a broken page fails.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import path from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeOrt } from "../../src/onnx/node.js";
+import { loadPipeline } from "../../src/pipelines/pipeline-node.js";
+import { setDefaultRuntime } from "../../src/tensor/compile.js";
+import { serve } from "../../web/serve.js";
+
+setDefaultRuntime(nodeOrt);
+
+const root = path.resolve(import.meta.dirname, "../..");
+const dist = path.join(root, "web", "dist");
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveChromium = existsSync(chromiumPath);
+if (!haveChromium) {
+  console.warn(
+    `browser test SKIPPED: no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
+}
+
+type Playground = {
+  threads: number;
+  crossOriginIsolated: boolean;
+  sample: { values: number[]; shape: number[]; labels: number[]; msPerStep: number } | null;
+  training: { losses: number[]; samples: number[]; labels: number[]; medianDistance: number } | null;
+};
+
+describe.skipIf(!haveChromium)("the playground in Chromium", () => {
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  /** Waits until `section` reaches `done`, failing with the page's error line when it reaches `error`. */
+  async function finished(section: string, timeout: number): Promise<void> {
+    await page.waitForSelector(`#${section}[data-state=done], #${section}[data-state=error]`, { timeout });
+    const state = await page.getAttribute(`#${section}`, "data-state");
+    if (state !== "done") throw new Error(`the page failed: ${await page.textContent("#error")}`);
+  }
+
+  const playground = () => page.evaluate(() => (window as unknown as { playground: Playground }).playground);
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(dist, "index.html"))) {
+      throw new Error(`${dist}/index.html is missing: build the page first (npm run web:build)`);
+    }
+    const served = await serve(dist);
+    server = served.server;
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    });
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+    await page.goto(served.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  it("loads cross-origin isolated, with WebAssembly threads and the model", async () => {
+    await page.waitForSelector("#sampling[data-state=ready], #sampling[data-state=error]", {
+      timeout: 60_000,
+    });
+    expect(await page.getAttribute("#sampling", "data-state"), (await page.textContent("#error")) ?? "").toBe(
+      "ready",
+    );
+    const p = await playground();
+    expect(p.crossOriginIsolated).toBe(true);
+    expect(p.threads).toBeGreaterThanOrEqual(2);
+    expect(await page.textContent("#runtime")).toContain("WebAssembly");
+  });
+
+  it("draws the same digits as the Node pipeline for the same seed, sampler and steps (<= 1e-4)", async () => {
+    const request = { sampler: "dpmsolver++", steps: 10, seed: 11, guidanceScale: 3 };
+    await page.selectOption("#sampler", request.sampler);
+    await page.fill("#steps", String(request.steps));
+    await page.fill("#seed", String(request.seed));
+    await page.fill("#guidance", String(request.guidanceScale));
+    await page.fill("#per-class", "1");
+    await page.click("#generate");
+    // Early on: x_t still noisy beside the predicted x0 (the README's picture of the live view).
+    await page.waitForFunction(
+      () => /^step [23] of 10/.test(document.getElementById("sample-status")?.textContent ?? ""),
+      null,
+      {
+        timeout: 300_000,
+      },
+    );
+    // The canvases' pixels as the page drew them (a screenshot would wait for the page to go idle).
+    const png = await page.evaluate(() => {
+      const [a, b] = ["xt", "x0"].map((id) => document.getElementById(id) as HTMLCanvasElement);
+      const both = document.createElement("canvas");
+      both.width = a!.width + 16 + b!.width;
+      both.height = Math.max(a!.height, b!.height);
+      const ctx = both.getContext("2d")!;
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(0, 0, both.width, both.height);
+      ctx.drawImage(a!, 0, 0);
+      ctx.drawImage(b!, a!.width + 16, 0);
+      return both.toDataURL("image/png");
+    });
+    mkdirSync(path.join(root, "docs"), { recursive: true });
+    writeFileSync(
+      path.join(root, "docs", "playground-denoising.png"),
+      Buffer.from(png.split(",")[1]!, "base64"),
+    );
+    await finished("sampling", 300_000);
+    const got = (await playground()).sample!;
+    expect(got.shape).toEqual([10, 1, 28, 28]);
+    expect(got.labels).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+    const pipe = await loadPipeline(path.join(root, "web", "model"));
+    const want = await pipe.generate({ ...request, labels: got.labels });
+    const w = want.values();
+    let worst = 0;
+    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(got.values[i]! - w[i]!));
+    console.log(`page vs Node, ${request.sampler} ${request.steps} steps: largest difference ${worst}`);
+    expect(worst, "largest |page - node| over the samples").toBeLessThanOrEqual(1e-4);
+    // Not a blank picture: digits have ink and background.
+    const ink = got.values.filter((v) => v > 0).length / got.values.length;
+    expect(ink).toBeGreaterThan(0.05);
+    expect(ink).toBeLessThan(0.5);
+    expect(await page.textContent("#sample-status")).toMatch(/ms per step/);
+    await page.locator("#sampling").screenshot({ path: path.join(root, "docs", "playground-digits.png") });
+  });
+
+  it("trains the two-moons model: the loss falls and the samples lie on the moons", async () => {
+    await page.fill("#train-steps", "300");
+    await page.fill("#refresh", "100");
+    await page.click("#train");
+    await finished("training", 480_000);
+    const t = (await playground()).training!;
+    expect(t.losses.length).toBe(300);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const first = mean(t.losses.slice(0, 20));
+    const last = mean(t.losses.slice(-20));
+    expect(last, `loss: first 20 steps ${first}, last 20 ${last}`).toBeLessThan(0.75 * first);
+    // FFJORD's moons have radius 2 and jitter 0.2; untrained samples lie several units away.
+    expect(t.medianDistance).toBeLessThan(0.15);
+    // Then sampled again with another sampler from the page's controls.
+    await page.selectOption("#moons-sampler", "ddim");
+    await page.click("#moons-sample");
+    await page.waitForFunction(() =>
+      document.getElementById("train-status")?.textContent?.startsWith("Sampled"),
+    );
+    await page.locator("#training").screenshot({ path: path.join(root, "docs", "playground-moons.png") });
+  });
+
+  it("reported no page errors, console errors or failed requests", () => {
+    expect(problems).toEqual([]);
+  });
+});
