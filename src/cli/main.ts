@@ -14,6 +14,7 @@ import { ConfigFieldError } from "../train/config.js";
 import { InterruptedError, RunError } from "../train/run-node.js";
 import { UsageError } from "./args.js";
 import { evalMain } from "./eval.js";
+import { imputeMain } from "./impute.js";
 import { infoMain } from "./info.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   sample: { run: sampleMain, summary: "draw samples from a trained model" },
   info: { run: infoMain, summary: "show a trained model's config and size" },
   eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
+  impute: { run: imputeMain, summary: "fill the empty cells of a CSV with a table model" },
 };
 
 function mainHelp(): string {
