@@ -18,8 +18,9 @@ import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic } from "../io/files.js";
 import { attachFile, InputFileError } from "../io/input-error.js";
 import { imputeEncoded } from "../pipelines/impute.js";
-import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
-import { type Command, helpText, parseFlags, UsageError } from "./args.js";
+import { MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
+import { loadPipeline } from "../pipelines/pipeline-node.js";
+import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { LIMIT_FLAGS, MEMORY_HINT, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 export const IMPUTE_COMMAND: Command = {
@@ -58,6 +59,24 @@ export const IMPUTE_COMMAND: Command = {
       value: "K",
       help: "average K independent samples per row (default 1: one sample of p(missing | present))",
     },
+    {
+      name: "repaint-jump",
+      kind: "posint",
+      value: "J",
+      help: "RePaint resampling (Lugmayr et al. 2022): jump length J (with --repaint-resample)",
+    },
+    {
+      name: "repaint-resample",
+      kind: "posint",
+      value: "R",
+      help: "RePaint resampling: resample count R (1: plain replacement)",
+    },
+    {
+      name: "reconstruction-guidance",
+      kind: "number",
+      value: "W",
+      help: "reconstruction guidance weight (Ho et al. 2022) on top of replacement (0: off)",
+    },
     { name: "seed", kind: "int", value: "S", help: "seed of the noise (default 0)" },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
     ...LIMIT_FLAGS,
@@ -65,6 +84,16 @@ export const IMPUTE_COMMAND: Command = {
   epilog:
     "Present cells are kept as they are; each empty cell gets a number (numeric columns) or a category\n(categorical columns) of the training table. Rows without empty cells are copied unchanged.",
 };
+
+/** --repaint-jump / --repaint-resample: both or neither. */
+function repaintFrom(values: Record<string, FlagValue>): { repaint?: { jump: number; resample: number } } {
+  const { repaintJump: jump, repaintResample: resample } = values;
+  if (jump === undefined && resample === undefined) return {};
+  if (jump === undefined || resample === undefined) {
+    throw new UsageError("--repaint-jump and --repaint-resample: give both (RePaint) or neither");
+  }
+  return { repaint: { jump: jump as number, resample: resample as number } };
+}
 
 /** The input's columns against the schema's: the index of each schema column in the input. */
 export function matchColumns(cells: CsvCells, schema: TableSchema, modelDir: string): number[] {
@@ -96,7 +125,7 @@ export async function imputeMain(argv: string[]): Promise<number> {
   const modelDir = values.model as string;
   const out = values.out as string;
   const threads = threadsFrom(values.threads, values);
-  const model = await loadModelFolder(modelDir, {
+  const model = await loadPipeline(modelDir, {
     maxMemory: memoryLimitFrom(values),
     memoryHint: MEMORY_HINT,
   });
@@ -108,7 +137,6 @@ export async function imputeMain(argv: string[]): Promise<number> {
       { named: true },
     );
   }
-  if (!model.schedulerConfig) throw new Error(`model folder ${modelDir}: no scheduler/scheduler_config.json`);
   const schema = checkTableSchema(model.info.table, `${indexFile} "_diffuse.table"`);
   const cells = readCsvCells(values.csv as string);
   const order = matchColumns(cells, schema, modelDir);
@@ -134,13 +162,14 @@ export async function imputeMain(argv: string[]): Promise<number> {
     todo.length === 0
       ? new Float32Array(0)
       : await imputeEncoded(
+          model,
           schema,
           { data: pick(encoded.data), known: pick(encoded.known), dim },
           {
-            denoiser: model.denoiser,
-            params: model.params,
-            schedulerConfig: model.schedulerConfig,
-            ...(model.schedulerPath ? { schedulerSource: model.schedulerPath } : {}),
+            ...repaintFrom(values),
+            ...(values.reconstructionGuidance !== undefined
+              ? { reconstructionGuidance: values.reconstructionGuidance as number }
+              : {}),
             ...(values.sampler !== undefined ? { sampler: values.sampler as string } : {}),
             ...(values.steps !== undefined ? { steps: values.steps as number } : {}),
             ...(values.draws !== undefined ? { draws: values.draws as number } : {}),

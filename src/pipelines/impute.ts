@@ -4,25 +4,20 @@
  * row while the replacement constraint (diffusion/constraints/replace.ts; Song et al. 2021, score SDE
  * App. I.2) sets the present entries to a fresh draw of q(x_t | x_present) after every step and to
  * their exact values after the last one. Rows are encoded and decoded by the model's table schema
- * (data/table-schema.ts). With `draws` > 1 the missing entries are the mean of that many independent
- * samples (a Monte-Carlo posterior mean: lower squared error than one draw; categorical blocks then
+ * (data/table-schema.ts). The sampling is the constraints' `inpaint` (pipelines/inpaint.ts), so RePaint
+ * resampling (Lugmayr et al. 2022) and reconstruction guidance (Ho et al. 2022) are options.
+ * With `draws` > 1 the missing entries are the mean of that many independent samples (a Monte-Carlo posterior mean: lower squared error than one draw; categorical blocks then
  * decode to the category with the largest mean one-hot entry). Browser-safe.
  */
 
 import { columnOffsets, type EncodedRows, type TableSchema } from "../data/table-schema.js";
-import { replacement } from "../diffusion/constraints/replace.js";
 import type { Denoiser } from "../models/denoiser.js";
-import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
-import type { WarnFn } from "../util/warn.js";
-import { generate } from "./generate.js";
+import { type InpaintOptions, inpaint } from "./inpaint.js";
+import type { DiffusionPipeline } from "./pipeline.js";
 
-export interface ImputeOptions {
-  denoiser: Denoiser;
-  params: Params;
-  /** The model's scheduler_config.json. */
-  schedulerConfig: Record<string, unknown>;
-  schedulerSource?: string;
+export interface ImputeOptions
+  extends Pick<InpaintOptions, "repaint" | "reconstructionGuidance" | "threads"> {
   /** Sampler name (default "ddpm": a stochastic sampler, whose fresh noise each step lets replacement mix). */
   sampler?: string;
   /** Sampling steps (default 100). */
@@ -32,8 +27,6 @@ export interface ImputeOptions {
   seed?: number;
   /** Rows per sampling batch (default 512). */
   batchSize?: number;
-  threads?: number;
-  warn?: WarnFn;
   onDraw?: (done: number, total: number) => void;
 }
 
@@ -56,11 +49,12 @@ export function checkTableModel(denoiser: Denoiser, schema: TableSchema): void {
  * whose known entries are the given values exactly.
  */
 export async function imputeEncoded(
+  pipe: DiffusionPipeline,
   schema: TableSchema,
   rows: EncodedRows,
-  o: ImputeOptions,
+  o: ImputeOptions = {},
 ): Promise<Float32Array> {
-  checkTableModel(o.denoiser, schema);
+  checkTableModel(pipe.denoiser, schema);
   const { dim } = rows;
   const n = rows.data.length / dim;
   const draws = o.draws ?? 1;
@@ -75,23 +69,21 @@ export async function imputeEncoded(
       const m = Math.min(batch, n - start);
       const known = rows.data.subarray(start * dim, (start + m) * dim);
       const mask = rows.known.subarray(start * dim, (start + m) * dim);
-      const { samples } = await generate({
-        denoiser: o.denoiser,
-        params: o.params,
-        sampler: o.sampler ?? "ddpm",
-        schedulerConfig: o.schedulerConfig,
-        ...(o.schedulerSource !== undefined ? { schedulerSource: o.schedulerSource } : {}),
-        steps: o.steps ?? 100,
-        numSamples: m,
-        // Distinct streams per draw and batch.
-        seed: (o.seed ?? 0) + 7919 * d + start,
-        hook: replacement(
-          T.tensor(Float32Array.from(known), [m, dim]),
-          T.tensor(Float32Array.from(mask), [m, dim]),
-        ),
-        ...(o.threads !== undefined ? { threads: o.threads } : {}),
-        ...(o.warn ? { warn: o.warn } : {}),
-      });
+      const out = await inpaint(
+        pipe,
+        T.tensor(Float32Array.from(known), [m, dim]),
+        T.tensor(Float32Array.from(mask), [m, dim]),
+        {
+          sampler: o.sampler ?? "ddpm",
+          steps: o.steps ?? 100,
+          // Distinct streams per draw and batch.
+          seed: (o.seed ?? 0) + 7919 * d + start,
+          ...(o.repaint ? { repaint: o.repaint } : {}),
+          ...(o.reconstructionGuidance ? { reconstructionGuidance: o.reconstructionGuidance } : {}),
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        },
+      );
+      const samples = out.samples.values() as Float32Array;
       for (let i = 0; i < samples.length; i++) sum[start * dim + i]! += samples[i]!;
       o.onDraw?.(++done, total);
     }

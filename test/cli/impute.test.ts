@@ -11,7 +11,7 @@ import { main } from "../../src/cli/main.js";
 import { csvCells } from "../../src/data/table.js";
 import { encodeRows } from "../../src/data/table-schema.js";
 import { imputeEncoded } from "../../src/pipelines/impute.js";
-import { loadModelFolder } from "../../src/pipelines/model-folder-node.js";
+import { loadPipeline } from "../../src/pipelines/pipeline-node.js";
 import { makeKey, normal } from "../../src/random/index.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-impute-"));
@@ -124,23 +124,24 @@ describe("diffuse impute", () => {
   }, 60_000);
 
   it("returns the known entries exactly and samples the others (pipeline)", async () => {
-    const m = await loadModelFolder(model);
+    const m = await loadPipeline(model);
     const schema = m.info.table!;
     const rows = encodeRows(schema, [
       ["-2", "", "-6"],
       ["", "b", ""],
     ]);
-    const o = { denoiser: m.denoiser, params: m.params, schedulerConfig: m.schedulerConfig!, steps: 10 };
-    const a = await imputeEncoded(schema, rows, { ...o, seed: 1 });
-    const b = await imputeEncoded(schema, rows, { ...o, seed: 2, draws: 3 });
-    for (const f of [a, b]) {
+    const o = { steps: 10 };
+    const a = await imputeEncoded(m, schema, rows, { ...o, seed: 1 });
+    const b = await imputeEncoded(m, schema, rows, { ...o, seed: 2, draws: 3 });
+    const c = await imputeEncoded(m, schema, rows, { ...o, repaint: { jump: 2, resample: 2 } });
+    for (const f of [a, b, c]) {
       for (let i = 0; i < f.length; i++) {
         if (rows.known[i] === 1) expect(f[i]).toBe(rows.data[i]);
         else expect(Number.isFinite(f[i]!)).toBe(true);
       }
     }
     expect(Array.from(a)).not.toEqual(Array.from(b));
-    await expect(imputeEncoded(schema, rows, { ...o, draws: 0 })).rejects.toThrow(
+    await expect(imputeEncoded(m, schema, rows, { ...o, draws: 0 })).rejects.toThrow(
       "draws: expected a positive integer, got 0",
     );
   }, 30_000);
