@@ -3,9 +3,10 @@
  * (vega-datasets' penguins: 3 categorical, 4 numeric columns) by a joint diffusion model, against
  * mean/mode and k-nearest-neighbour imputation.
  *
- *   npx tsx scripts/joint-table.ts prepare --out DIR [--seed S] [--test N] [--hide P]
- *     writes DIR/train.csv (complete rows for training), DIR/test.csv (N held-out complete rows),
- *     DIR/test-masked.csv (the same rows with a random fraction P of the cells emptied)
+ *   npx tsx scripts/joint-table.ts prepare --out DIR [--seed S] [--test N] [--hide P] [--repeats R]
+ *     writes DIR/train.csv (complete rows for training), DIR/test.csv (N held-out complete rows, each
+ *     repeated R times), DIR/test-masked.csv (the same rows, each copy with its own random fraction P
+ *     of the cells emptied: R independent maskings of the held-out rows, for less noisy scores)
  *   npx diffuse train --dataset table:DIR/train.csv ...     (see the README)
  *   npx diffuse impute --model RUN --csv DIR/test-masked.csv --out DIR/imputed.csv
  *   npx tsx scripts/joint-table.ts score --data DIR --imputed FILE[,FILE...] [--k 5]
@@ -30,14 +31,15 @@ function writeCsv(file: string, names: readonly string[], rows: readonly (readon
   writeFileSync(file, `${[names, ...rows].map(csvLine).join("\n")}\n`);
 }
 
-function prepare(out: string, seed: number, nTest: number, hide: number): void {
+function prepare(out: string, seed: number, nTest: number, hide: number, repeats: number): void {
   const records = JSON.parse(readFileSync(PENGUINS, "utf8")) as Record<string, unknown>[];
   const names = Object.keys(records[0]!);
   const complete = records
     .filter((r) => names.every((k) => r[k] !== null && r[k] !== undefined && r[k] !== "."))
     .map((r) => names.map((k) => String(r[k])));
   const order = permutation(makeKey(seed), complete.length);
-  const test = Array.from(order.slice(0, nTest), (i) => complete[i]!);
+  const held = Array.from(order.slice(0, nTest), (i) => complete[i]!);
+  const test = Array.from({ length: repeats }, () => held).flat();
   const train = Array.from(order.slice(nTest), (i) => complete[i]!);
   const u = uniform(makeKey(seed + 1), test.length * names.length);
   const masked = test.map((row, i) => row.map((c, j) => (u[i * names.length + j]! < hide ? "" : c)));
@@ -46,7 +48,7 @@ function prepare(out: string, seed: number, nTest: number, hide: number): void {
   writeCsv(path.join(out, "test-masked.csv"), names, masked);
   const hidden = masked.flat().filter((c) => c === "").length;
   console.log(
-    `${PENGUINS}: ${complete.length} complete rows -> ${train.length} train, ${test.length} test; ${hidden} of ${test.length * names.length} test cells hidden`,
+    `${PENGUINS}: ${complete.length} complete rows -> ${train.length} train, ${held.length} test (x${repeats} maskings); ${hidden} of ${test.length * names.length} test cells hidden`,
   );
 }
 
@@ -77,7 +79,7 @@ function score(dir: string, imputed: string[], k: number): void {
   ];
   const base = scoreImputation(schema, truth.data, rows[0]![1], masked.known);
   console.log(
-    `hidden cells: ${base.numericCells} numeric, ${base.categoricalCells} categorical (${truthCells.rows.length} held-out rows)`,
+    `hidden cells: ${base.numericCells} numeric, ${base.categoricalCells} categorical (${truthCells.rows.length} rows of held-out rows with their maskings)`,
   );
   console.log("| method | RMSE (numeric, standardised) | vs mean | accuracy (categorical) | vs mode |");
   console.log("|---|---|---|---|---|");
@@ -101,11 +103,12 @@ const { values } = parseArgs({
     seed: { type: "string", default: "0" },
     test: { type: "string", default: "83" },
     hide: { type: "string", default: "0.2" },
+    repeats: { type: "string", default: "5" },
     k: { type: "string", default: "5" },
   },
 });
 if (cmd === "prepare" && values.out)
-  prepare(values.out, Number(values.seed), Number(values.test), Number(values.hide));
+  prepare(values.out, Number(values.seed), Number(values.test), Number(values.hide), Number(values.repeats));
 else if (cmd === "score" && values.data)
   score(values.data, values.imputed ? values.imputed.split(",") : [], Number(values.k));
 else {
