@@ -16,19 +16,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { readCsvCells, tableDataset } from "../src/data/table.js";
+import { formatCsv, readCsvCells, tableDataset } from "../src/data/table.js";
 import { encodeRows } from "../src/data/table-schema.js";
 import { imputeKnn, imputeMeanMode, scoreImputation } from "../src/eval/impute-baselines.js";
 import { makeKey, permutation, uniform } from "../src/random/index.js";
 
 const PENGUINS = "node_modules/vega-datasets/data/penguins.json";
 
-function csvLine(cells: readonly string[]): string {
-  return cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(",");
-}
-
 function writeCsv(file: string, names: readonly string[], rows: readonly (readonly string[])[]): void {
-  writeFileSync(file, `${[names, ...rows].map(csvLine).join("\n")}\n`);
+  writeFileSync(file, formatCsv(names, rows));
 }
 
 function prepare(out: string, seed: number, nTest: number, hide: number, repeats: number): void {

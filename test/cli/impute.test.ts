@@ -189,6 +189,19 @@ describe("diffuse impute", () => {
     expect(stderr()).toMatch(
       /has no table schema \("_diffuse.table"\); impute needs a model trained with --dataset table:FILE/,
     );
+    // A schema that does not fit the network's width (a category dropped by hand).
+    json._diffuse.table = {
+      columns: [
+        { name: "x", kind: "numeric", mean: 0, std: 1 },
+        { name: "kind", kind: "categorical", categories: ["a"] },
+        { name: "y", kind: "numeric", mean: 0, std: 1 },
+      ],
+    };
+    writeFileSync(index, JSON.stringify(json));
+    expect(await main(["impute", "--model", plain, "--csv", input, "--out", file])).toBe(1);
+    expect(stderr()).toContain(
+      "impute: the model's examples have shape [4], but its table schema encodes rows as [3]",
+    );
     expect(await main(["impute", "--model", model, "--out", file])).toBe(2);
     expect(stderr()).toMatch(/--csv: required/);
     expect(existsSync(file)).toBe(false);
