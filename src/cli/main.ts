@@ -15,6 +15,7 @@ import { InterruptedError, RunError } from "../train/run-node.js";
 import { UsageError } from "./args.js";
 import { evalMain } from "./eval.js";
 import { infoMain } from "./info.js";
+import { inpaintMain } from "./inpaint.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
 
@@ -23,6 +24,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   sample: { run: sampleMain, summary: "draw samples from a trained model" },
   info: { run: infoMain, summary: "show a trained model's config and size" },
   eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
+  inpaint: {
+    run: inpaintMain,
+    summary: "complete the masked part of images (replacement, RePaint, guidance)",
+  },
 };
 
 function mainHelp(): string {
