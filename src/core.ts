@@ -17,6 +17,7 @@ export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export * as nn from "./nn/index.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
+export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
