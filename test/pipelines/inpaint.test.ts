@@ -110,6 +110,30 @@ describe("inpaint", () => {
       expect(v[1]).not.toBe(rows.values()[1]);
     }
   });
+  it("generate() passes x0Transform and the hook to the continuous samplers (reverse SDE, PC)", async () => {
+    for (const sampler of ["reverse_sde", "pc"]) {
+      const seen: number[] = [];
+      const levels: number[] = [];
+      await pipe.generate({
+        sampler,
+        steps: 3,
+        numSamples: 1,
+        x0Transform: (x0, info) => {
+          seen.push(info.index);
+          return x0;
+        },
+        hook: (_x, info) => {
+          levels.push(info.level.alpha ** 2 + info.level.sigma ** 2);
+          return undefined;
+        },
+      });
+      expect(seen).toEqual(sampler === "pc" ? [0, 0, 1, 1, 2, 2] : [0, 1, 2]);
+      expect(levels.map((v) => Math.round(v * 1e9) / 1e9)).toEqual([1, 1, 1]);
+    }
+    await expect(pipe.generate({ sampler: "pf_ode", numSamples: 1, hook: () => undefined })).rejects.toThrow(
+      /step hook needs a fixed-step sampler/,
+    );
+  });
   it("names the input and the mask with both shapes, and a non-binary mask value", async () => {
     await expect(inpaint(pipe, rand(1, [2, 1, 6, 6]), leftHalf, { inputName: "in.png" })).rejects.toThrow(
       "in.png: shape [2, 1, 6, 6] does not match the model's samples [N, 1, 8, 8]",
