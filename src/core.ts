@@ -22,6 +22,7 @@ export * as nn from "./nn/index.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
+export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,

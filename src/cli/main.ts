@@ -16,6 +16,7 @@ import { UsageError } from "./args.js";
 import { evalMain } from "./eval.js";
 import { imputeMain } from "./impute.js";
 import { infoMain } from "./info.js";
+import { inpaintMain } from "./inpaint.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
 
@@ -25,6 +26,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   info: { run: infoMain, summary: "show a trained model's config and size" },
   eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
   impute: { run: imputeMain, summary: "fill the empty cells of a CSV with a table model" },
+  inpaint: {
+    run: inpaintMain,
+    summary: "complete the masked part of images (replacement, RePaint, guidance)",
+  },
 };
 
 function mainHelp(): string {
