@@ -41,7 +41,6 @@ const { values: a } = parseArgs({
 });
 const n = Number(a.n);
 const test = loadMnist({ split: "test", limit: n });
-const images = T.tensor(test.images, [n, 1, 28, 28]);
 const mask = T.tensor(
   Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28 < 14 ? 1 : 0)),
   [1, 1, 28, 28],
@@ -82,7 +81,7 @@ for (let k = 0; k * batch < n; k++) {
   method = out.sampler;
 }
 const got = new Float32Array(n * 28 * 28);
-parts.forEach((p, k) => got.set(p, k * batch * 28 * 28));
+for (const [i, p] of parts.entries()) got.set(p, i * batch * 28 * 28);
 const seconds = (performance.now() - t0) / 1000;
 let exact = 0;
 let known = 0;

@@ -34,6 +34,6 @@ for (const file of positionals) {
   );
 }
 const all = new Float32Array(rows.length * k * per);
-rows.forEach((r, i) => all.set(r, i * k * per));
+for (const [i, r] of rows.entries()) all.set(r, i * k * per);
 await writeFileAtomic(values.out!, encodePng(imageGrid(all, [rows.length * k, 1, 28, 28], { nrow: k })));
 console.log(`${values.out}: ${rows.length} rows of ${k}`);
