@@ -38,12 +38,13 @@ afterAll(() => {
 });
 
 describe("README.md library snippets", () => {
-  it("there are the four the README promises, each with what it must print", () => {
+  it("there are the five the README promises, each with what it must print", () => {
     expect(blocks.map((b) => b.heading)).toEqual([
       "Tensors, gradients, compile",
       "A custom denoiser, trained on points",
       "A pipeline with guidance",
       "A hand-written scheduler loop",
+      "Inpainting and constraints",
     ]);
     expect(blocks.every((b) => b.expect !== undefined)).toBe(true);
   });

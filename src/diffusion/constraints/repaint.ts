@@ -91,7 +91,9 @@ export async function sampleRepaint(
     }
     const t = o.timesteps[n - from]!;
     const level: SampleLevel = levelFromAbar(abar(from));
-    const out = await model(x, t);
+    let out = await model(x, t);
+    // A learned variance's extra channels are not used: RePaint steps with the fixed_small variance.
+    if (x.rank >= 2 && out.shape[1] === 2 * x.shape[1]!) out = T.narrow(out, 1, 0, x.shape[1]!);
     const x0 = processX0(predictX0(o.predictionType, out, x, level), o.x0Processing ?? {});
     const p = posterior(abar(from), abar(to));
     let prev = posteriorMean(x0, x, p);

@@ -140,6 +140,19 @@ describe("the step hook on every scheduler", () => {
   });
 });
 
+describe("schedulers without a known level", () => {
+  it("DDIM inversion refuses a hook; consistency refuses an x0Transform", async () => {
+    const inv = createScheduler("DDIMInverseScheduler", {});
+    await expect(
+      sample(inv, optimalModel(inv, DATA), { numInferenceSteps: 3, shape: SHAPE, hook: () => undefined }),
+    ).rejects.toThrow(/noise level of DDIMInverseScheduler's samples is unknown/);
+    const cm = createScheduler("CMStochasticIterativeScheduler", {});
+    await expect(
+      sample(cm, (x) => x, { numInferenceSteps: 2, shape: SHAPE, x0Transform: (x0) => x0 }),
+    ).rejects.toThrow(/x0Transform is not supported with CMStochasticIterativeScheduler/);
+  });
+});
+
 describe("x0Transform", () => {
   for (const [name, config] of [
     ["DDIMScheduler", { clip_sample: false }],
