@@ -5,9 +5,13 @@
  * mode needs nothing. The Node entry (index.ts) re-exports all of this with onnxruntime-node set.
  */
 
+export { jointImages, splitJointImages } from "./data/joint-image.js";
+// Joint diffusion (tutorial 8.3): mixed tables and (image, label) pairs in one model.
+export * as table from "./data/table-schema.js";
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
+export { imputeKnn, imputeMeanMode, scoreImputation } from "./eval/impute-baselines.js";
 export * as metrics from "./eval/metrics.js";
 export { InputError, type InputErrorWhere, InputFileError } from "./io/input-error.js";
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
@@ -26,6 +30,8 @@ export {
 } from "./pipelines/export-onnx.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
+export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
+export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,

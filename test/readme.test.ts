@@ -45,6 +45,7 @@ describe("README.md library snippets", () => {
       "A pipeline with guidance",
       "A hand-written scheduler loop",
       "Editing: inversion, img2img, interpolation",
+      "Inpainting and constraints",
     ]);
     expect(blocks.every((b) => b.expect !== undefined)).toBe(true);
   });

@@ -16,7 +16,9 @@ import { UsageError } from "./args.js";
 import { editMain, interpolateMain, invertMain } from "./editing.js";
 import { evalMain } from "./eval.js";
 import { exportMain } from "./export.js";
+import { imputeMain } from "./impute.js";
 import { infoMain } from "./info.js";
+import { inpaintMain } from "./inpaint.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
 
@@ -29,6 +31,11 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   edit: { run: editMain, summary: "image-to-image (SDEdit): re-noise images part way and denoise" },
   interpolate: { run: interpolateMain, summary: "slerp between two latents, decoded as a strip" },
   export: { run: exportMain, summary: "write a trained model as a standalone ONNX model" },
+  impute: { run: imputeMain, summary: "fill the empty cells of a CSV with a table model" },
+  inpaint: {
+    run: inpaintMain,
+    summary: "complete the masked part of images (replacement, RePaint, guidance)",
+  },
 };
 
 function mainHelp(): string {

@@ -165,7 +165,7 @@ export interface SampleSettings {
 }
 
 /** --sampler and its settings (each checked against the sampler by resolveSampler). */
-function samplerSpec(values: Record<string, FlagValue>): SamplerSpec {
+export function samplerSpec(values: Record<string, FlagValue>): SamplerSpec {
   const spec: SamplerSpec = { name: (values.sampler as string | undefined) ?? "dpmsolver++" };
   if (values.eta !== undefined) spec.eta = values.eta as number;
   if (values.varianceType !== undefined) spec.varianceType = values.varianceType as string;

@@ -6,8 +6,10 @@ import { makeKey } from "../random/philox.js";
 import { loadCsv } from "./csv.js";
 import { loadImageFolder } from "./folder.js";
 import type { Channels } from "./image.js";
+import { jointImageLabelDataset } from "./joint-image.js";
 import { loadFashionMnist, loadMnist, type Split } from "./mnist.js";
 import { checkerboard, gaussians, moons, swissroll } from "./points.js";
+import { loadTable } from "./table.js";
 import { loadTwemoji } from "./twemoji.js";
 import { applyLimit, type Dataset } from "./types.js";
 import { loadZipcodes } from "./zipcodes.js";
@@ -36,10 +38,12 @@ export interface LoadOptions {
 /** Names accepted by `loadDataset`; `folder:` and `csv:` take a path after the colon. */
 export const DATASET_NAMES = [
   "mnist",
+  "mnist-joint",
   "fashion-mnist",
   "twemoji",
   "folder:<path>",
   "csv:<path>",
+  "table:<path>",
   "moons",
   "swissroll",
   "checkerboard",
@@ -59,6 +63,7 @@ function pathOf(name: string, prefix: string, opts: LoadOptions): string {
 export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
   const { limit } = opts;
   if (name === "mnist") return loadMnist({ split: opts.split, limit });
+  if (name === "mnist-joint") return jointImageLabelDataset(loadMnist({ split: opts.split, limit }));
   if (name === "fashion-mnist") return loadFashionMnist({ split: opts.split, limit, dir: opts.path });
   if (name === "twemoji") return loadTwemoji({ limit, channels: opts.channels, size: opts.size });
   if (name === "zipcodes") return loadZipcodes({ limit, region: opts.region });
@@ -71,6 +76,9 @@ export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
   }
   if (name === "csv" || name.startsWith("csv:")) {
     return loadCsv(pathOf(name, "csv:", opts), { limit, label: opts.label });
+  }
+  if (name === "table" || name.startsWith("table:")) {
+    return loadTable(pathOf(name, "table:", opts), { limit });
   }
   if (Object.hasOwn(TOYS, name)) {
     const n = applyLimit(limit, opts.n ?? 10_000);

@@ -2,6 +2,7 @@
  * In-memory datasets. Images are NCHW float32 in [-1, 1] (the range DDPM trains on: Ho et al. 2020,
  * section 4, "data scaled linearly to [-1, 1]"); vector data is row-major [N, D].
  */
+import type { TableSchema } from "./table-schema.js";
 
 /** Affine map back to the original units: original = value * std + mean, per column. */
 export interface Normalization {
@@ -37,6 +38,8 @@ export interface VectorDataset extends Labelled {
   readonly columns?: string[];
   /** How `data` was scaled; undo with `unnormalize`. Identity for data generated at its own scale. */
   readonly normalization: Normalization;
+  /** Mixed tables (`table:` datasets): the column schema that encodes and decodes a row. */
+  readonly table?: TableSchema;
 }
 
 export type Dataset = ImageDataset | VectorDataset;

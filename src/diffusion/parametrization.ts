@@ -99,6 +99,21 @@ export function predictEps(type: PredictionType, out: T.Tensor, xt: T.Tensor, c:
 }
 
 /**
+ * The model output of type `type` that gives x0-hat = `x0` at x_t = `xt` (the inverse of
+ * `predictX0`): eps = (x_t - alpha x0) / sigma; v = alpha eps - sigma x0; sample: x0.
+ */
+export function outputFromX0(type: PredictionType, x0: T.Tensor, xt: T.Tensor, c: AlphaSigma): T.Tensor {
+  switch (checkPrediction(type)) {
+    case "epsilon":
+      return epsFromX0(xt, x0, c);
+    case "sample":
+      return x0;
+    case "v_prediction":
+      return velocityFrom(x0, epsFromX0(xt, x0, c), c);
+  }
+}
+
+/**
  * x0-hat in the VE form x = x0 + sigma eps from a model that saw x / sqrt(1 + sigma^2) (diffusers'
  * Euler / Heun / LMS `pred_original_sample`):
  * eps: x - sigma out;  v: out (-sigma / sqrt(sigma^2 + 1)) + x / (sigma^2 + 1);  sample: out.

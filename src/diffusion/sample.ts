@@ -1,9 +1,13 @@
 /**
  * The sampling loop over a diffusers-compatible scheduler (what a diffusers pipeline does):
  *   x = x_T * init_noise_sigma;  for t in timesteps: x = step(model(scale_model_input(x, t), t), t, x).
+ * Constraints enter through `x0Transform` (on x0-hat, before the step) and `hook` (on the new sample,
+ * after it); see constraints/hook.ts.
  */
 import * as T from "../tensor/index.js";
 import { invalid } from "./check.js";
+import { type HookInfo, type StepHook, transformOutputX0, type X0Transform } from "./constraints/hook.js";
+import { levelAfterStep, levelBeforeStep, outputKindOf } from "./constraints/levels.js";
 import { gaussianNoise, type NoiseSource } from "./noise.js";
 import type { Scheduler, StepOptions } from "./scheduler.js";
 
@@ -41,6 +45,10 @@ export interface SampleOptions {
   /** Extra per-step options (eta, churn, ...). */
   stepOptions?: Omit<StepOptions, "noise">;
   onStep?: (info: StepInfo) => void;
+  /** Replaces the sample after each step (constraints/hook.ts); runs before `onStep`. */
+  hook?: StepHook;
+  /** Transforms x0-hat between the network and the step (constraints/hook.ts). */
+  x0Transform?: X0Transform;
 }
 
 /**
@@ -88,10 +96,39 @@ export async function sample(
   const timesteps = Array.from(scheduler.timesteps);
   for (let index = begin; index < timesteps.length; index++) {
     const t = timesteps[index];
-    const out = await denoiser(scheduler.scaleModelInput(x, t), t);
+    const last = index === timesteps.length - 1;
+    const total = timesteps.length;
+    const xin = scheduler.scaleModelInput(x, t);
+    let out = await denoiser(xin, t);
     checkModelOutput(out, x, t);
+    const transform = options.x0Transform;
+    if (transform) {
+      const info: HookInfo = {
+        index,
+        total,
+        timestep: t,
+        level: levelBeforeStep(scheduler, index, t),
+        last,
+        noise,
+      };
+      out = await transformOutputX0(outputKindOf(scheduler), out, xin, info.level, (x0) =>
+        transform(x0, info),
+      );
+    }
     const result = scheduler.step(out, t, x, { ...options.stepOptions, noise });
     x = result.prevSample;
+    if (options.hook) {
+      const info: HookInfo = {
+        index,
+        total,
+        timestep: t,
+        level: levelAfterStep(scheduler, index, t),
+        last,
+        noise,
+      };
+      if (result.predOriginalSample) info.predX0 = result.predOriginalSample;
+      x = (await options.hook(x, info)) ?? x;
+    }
     options.onStep?.({
       index,
       total: timesteps.length,

@@ -15,6 +15,13 @@
  * sampler) fail with a NonFiniteError instead of being returned (they would become a black PNG).
  * Browser-safe.
  */
+import {
+  type HookInfo,
+  levelFromAbar,
+  type StepHook,
+  transformOutputX0,
+  type X0Transform,
+} from "../diffusion/constraints/hook.js";
 import { img2imgStart } from "../diffusion/editing.js";
 import { checkGuidance, type GuidanceSettings, guidanceActive, guidedOutput } from "../diffusion/guidance.js";
 import { gaussianNoise, type NoiseSource } from "../diffusion/noise.js";
@@ -74,6 +81,12 @@ export interface GenerateOptions {
   onStep?: (i: number, total: number) => void;
   /** Where warnings go (default: the library's sink, console.warn). */
   warn?: WarnFn;
+  /** Replaces the sample after each step (diffusion/constraints/hook.ts); not with pf_ode. */
+  hook?: StepHook;
+  /** Transforms x0-hat between the network and each step (diffusion/constraints/hook.ts). */
+  x0Transform?: X0Transform;
+  /** Wraps the (guided) model function, e.g. reconstruction guidance (constraints/reconstruction.ts). */
+  wrapModel?: (model: ModelFn) => ModelFn;
 }
 
 export interface GenerateResult {
@@ -178,17 +191,44 @@ async function runContinuous(
     predictEps(type, await model(x, t * abar.length - 1), x, alphaSigmaFromAbar(sde.alphaBar(t)));
   const noise = gaussianNoise(o.seed);
   const xT = o.xT ?? noise(shape);
+  const levelAt = (t: number) => levelFromAbar(sde.alphaBar(t));
+  // The SDE samplers step from t = 1 by dt = (1 - 1e-3) / steps (sde.ts).
+  const stepAt = (t: number) =>
+    Math.min(o.steps - 1, Math.max(0, Math.round(((1 - t) * o.steps) / (1 - 1e-3))));
+  const info = (index: number, t: number): HookInfo => ({
+    index,
+    total: o.steps,
+    timestep: t * abar.length - 1,
+    level: levelAt(t),
+    last: index === o.steps - 1,
+    noise,
+  });
+  const transform = o.x0Transform;
+  const constrained = transform
+    ? async (x: T.Tensor, t: number) =>
+        transformOutputX0("epsilon", await eps(x, t), x, levelAt(t), (x0) =>
+          transform(x0, info(stepAt(t), t)),
+        )
+    : eps;
+  const hook = o.hook;
   if (r.kind === "pf_ode") {
-    const res = await sampleProbabilityFlow(eps, sde, xT, {
+    if (hook)
+      throw new Error("generate: a step hook needs a fixed-step sampler; pf_ode's adaptive solver has none");
+    const res = await sampleProbabilityFlow(constrained, sde, xT, {
       rtol: r.spec.rtol ?? 1e-5,
       atol: r.spec.atol ?? 1e-5,
     });
     o.onStep?.(1, 1);
     return res.y;
   }
-  const opts = { steps: o.steps, noise, onStep: (i: number) => o.onStep?.(i + 1, o.steps) };
-  if (r.kind === "reverse_sde") return sampleReverseSde(eps, sde, xT, opts);
-  return samplePredictorCorrector(eps, sde, xT, {
+  const opts = {
+    steps: o.steps,
+    noise,
+    onStep: (i: number) => o.onStep?.(i + 1, o.steps),
+    ...(hook ? { hook: (x: T.Tensor, i: number, t: number) => hook(x, info(i, t)) } : {}),
+  };
+  if (r.kind === "reverse_sde") return sampleReverseSde(constrained, sde, xT, opts);
+  return samplePredictorCorrector(constrained, sde, xT, {
     ...opts,
     ...(r.spec.snr !== undefined ? { snr: r.spec.snr } : {}),
     ...(r.spec.correctorSteps !== undefined ? { correctorSteps: r.spec.correctorSteps } : {}),
@@ -222,7 +262,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const y = labels ? T.tensor(labels, [N], "int32") : undefined;
   const yy = guided ? T.concat([y!, T.full([N], o.nullClass!, "int32")], 0) : undefined;
   let nfe = 0;
-  const model = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
+  const baseModel = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
     nfe++;
     let out: T.Tensor;
     if (!guided || !guidanceActive(guidance, t)) out = await forward(o.params, x, T.full([N], t), y);
@@ -234,6 +274,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     checkModelOutput(out, x, t);
     return out;
   };
+  const model = o.wrapModel ? o.wrapModel(baseModel) : baseModel;
   let x: T.Tensor;
   if (r.kind === "scheduler") {
     r.scheduler.setTimesteps(o.steps);
@@ -248,6 +289,8 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       noise,
       stepOptions: r.stepOptions,
       onStep: (info) => o.onStep?.(info.index + 1, info.total),
+      ...(o.hook ? { hook: o.hook } : {}),
+      ...(o.x0Transform ? { x0Transform: o.x0Transform } : {}),
     });
   } else {
     if (o.init) throw new Error(`init (img2img): needs a scheduler sampler; ${r.name} is continuous-time`);

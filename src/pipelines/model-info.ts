@@ -1,4 +1,5 @@
 /** What a model folder records beyond diffusers' fields (model_index.json's "_diffuse" entry). Browser-safe. */
+import type { TableSchema } from "../data/table-schema.js";
 import type { Normalization } from "../data/types.js";
 
 /** What model_index.json's "_diffuse" entry records. */
@@ -12,6 +13,8 @@ export interface ModelInfo {
   dataKind?: "image" | "points" | "table";
   /** Vector data: the affine map from model space back to data units. */
   normalization?: Normalization;
+  /** Mixed tables: the column schema (numeric mean/std, categories) that decodes a row. */
+  table?: TableSchema;
   /** Optimizer steps the weights were trained for. */
   steps?: number;
   /** The validation loss of these weights (the `best/` folder of a run). */

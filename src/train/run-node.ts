@@ -124,7 +124,7 @@ function loadRunData(config: TrainConfig): RunData {
   const limit = config.limit > 0 ? config.limit : undefined;
   const name = config.dataset;
   const base = { limit, seed: config.seed };
-  if (name === "mnist" || name === "fashion-mnist") {
+  if (name === "mnist" || name === "mnist-joint" || name === "fashion-mnist") {
     const train = loadDataset(name, { ...base, split: "train" });
     const valid = config.validSize > 0 ? loadDataset(name, { split: "test", limit: config.validSize }) : null;
     return { train, valid, numClasses: train.numClasses };
@@ -380,5 +380,6 @@ function modelInfo(config: TrainConfig, data: RunData, nullClass: number | null)
     ...(nullClass !== null ? { numClasses: data.numClasses!, nullClass } : {}),
     ...(nullClass !== null && ds.classNames ? { classNames: ds.classNames } : {}),
     ...(ds.kind !== "image" ? { normalization: ds.normalization } : {}),
+    ...(ds.kind !== "image" && ds.table ? { table: ds.table } : {}),
   };
 }

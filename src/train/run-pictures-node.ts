@@ -42,7 +42,9 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
   });
   const png = encodePng(
     shape.length === 4
-      ? imageGrid(samples, shape as [number, number, number, number], { nrow: nullClass ?? 8 })
+      ? imageGrid(...firstChannels(samples, shape as [number, number, number, number]), {
+          nrow: nullClass ?? 8,
+        })
       : scatterPlot(samples, shape[1]!, {
           background: train.kind === "image" ? undefined : train.data,
           size: 512,
@@ -53,6 +55,21 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
     await writeFileAtomic(file, png);
   }
   await writeFileAtomic(path.join(run.out, "samples.png"), png);
+}
+
+/**
+ * Images with more than 4 channels (a joint (image, label) model, data/joint-image.ts) show their
+ * first channel as grey; others are returned unchanged.
+ */
+function firstChannels(
+  x: Float32Array,
+  shape: [number, number, number, number],
+): [Float32Array, [number, number, number, number]] {
+  const [n, c, h, w] = shape;
+  if (c <= 4) return [x, shape];
+  const out = new Float32Array(n * h * w);
+  for (let i = 0; i < n; i++) out.set(x.subarray(i * c * h * w, i * c * h * w + h * w), i * h * w);
+  return [out, [n, 1, h, w]];
 }
 
 /** loss.png from log.jsonl: training loss (blue) and validation loss (orange) against step. */

@@ -24,6 +24,11 @@ export interface SdeSampleOptions {
   /** Where integration stops (score_sde uses 1e-3). */
   tEnd?: number;
   onStep?: (index: number, t: number, x: T.Tensor) => void;
+  /**
+   * Replaces the sample after predictor step `index`, which reached time `t` (constraints/hook.ts);
+   * undefined keeps it. Runs before `onStep`.
+   */
+  hook?: (x: T.Tensor, index: number, t: number) => T.Tensor | undefined | Promise<T.Tensor | undefined>;
 }
 
 function checkSde(steps: number, tEnd: number): void {
@@ -66,6 +71,7 @@ export async function sampleReverseSde(
     const t = 1 - i * dt;
     const last = i === options.steps - 1;
     x = await predictor(model, sde, x, t, dt, last ? null : options.noise(x.shape));
+    if (options.hook) x = (await options.hook(x, i, t - dt)) ?? x;
     options.onStep?.(i, t - dt, x);
   }
   return x;
@@ -135,6 +141,7 @@ export async function samplePredictorCorrector(
     }
     const last = i === options.steps - 1;
     x = await predictor(model, sde, x, t, dt, last ? null : options.noise(x.shape));
+    if (options.hook) x = (await options.hook(x, i, t - dt)) ?? x;
     options.onStep?.(i, t - dt, x);
   }
   return x;
