@@ -10,8 +10,8 @@
  * [N or 1, 1 or C, H, W], 1 = keep. Three methods (diffusion/constraints/):
  * - replacement (replace.ts) with any fixed-step sampler, via the loop's step hook;
  * - RePaint resampling (repaint.ts) on the model's DDPM grid when `repaint` is given;
- * - reconstruction guidance (reconstruction.ts) on top of replacement (any fixed-step sampler,
- *   not RePaint), its gradient through the compiled network (`T.compile(T.valueAndGrad(...))`).
+ * - reconstruction guidance (reconstruction.ts) on top of either (it replaces the model function),
+ *   its gradient through the compiled network (`T.compile(T.valueAndGrad(...))`); not with pf_ode.
  * Known entries of the result equal the given values bit for bit. Browser-safe.
  */
 import { knownPart } from "../diffusion/constraints/mask.js";
