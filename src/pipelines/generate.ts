@@ -27,6 +27,12 @@ import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import type { WarnFn } from "../util/warn.js";
+import {
+  type ClassifierGuidance,
+  checkClassifierLabels,
+  schedulerConfigOf,
+  withClassifierGuidance,
+} from "./classifier-gradient.js";
 import { warnClipOnVectors, warnTinyFirstAlphaBar } from "./safety.js";
 import { type ResolvedSampler, resolveSampler, type SamplerSpec } from "./samplers.js";
 
@@ -57,6 +63,8 @@ export interface GenerateOptions {
   onStep?: (i: number, total: number) => void;
   /** Where warnings go (default: the library's sink, console.warn). */
   warn?: WarnFn;
+  /** Classifier guidance toward `labels` (classifier-gradient.ts); combines with guidanceScale. */
+  classifier?: ClassifierGuidance;
 }
 
 export interface GenerateResult {
@@ -95,6 +103,7 @@ export function compiledForward(denoiser: Denoiser, threads = 0): Forward {
 }
 
 function checkLabels(o: GenerateOptions): Int32Array | undefined {
+  if (o.classifier) return checkClassifierLabels(o, o.classifier);
   const k = o.denoiser.numClassEmbeds;
   if (k === null) {
     if (o.labels) throw new Error("class-labels: the model is unconditional (no class embedding); omit them");
@@ -181,7 +190,7 @@ async function runContinuous(
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const labels = checkLabels(o);
   const w = o.guidanceScale ?? 1;
-  const guided = labels !== undefined && w !== 1;
+  const guided = labels !== undefined && o.denoiser.numClassEmbeds !== null && w !== 1;
   if (guided && (o.nullClass === null || o.nullClass === undefined)) {
     throw new Error(
       `guidance-scale: ${w} needs a model trained with label dropout (a null class); use --guidance-scale 1`,
@@ -191,10 +200,11 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const forward = compiledForward(o.denoiser, o.threads);
   const N = o.numSamples;
   const shape = [N, ...o.denoiser.exampleShape];
-  const y = labels ? T.tensor(labels, [N], "int32") : undefined;
+  const conditional = o.denoiser.numClassEmbeds !== null;
+  const y = labels && conditional ? T.tensor(labels, [N], "int32") : undefined;
   const yy = guided ? T.concat([y!, T.full([N], o.nullClass!, "int32")], 0) : undefined;
   let nfe = 0;
-  const model = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
+  const unguided = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
     nfe++;
     let out: T.Tensor;
     if (!guided) out = await forward(o.params, x, T.full([N], t), y);
@@ -206,6 +216,16 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     checkModelOutput(out, x, t);
     return out;
   };
+  const model = o.classifier
+    ? withClassifierGuidance(
+        unguided,
+        o.classifier,
+        labels!,
+        schedulerConfigOf(o, r),
+        r.kind !== "scheduler",
+        o.threads,
+      )
+    : unguided;
   let x: T.Tensor;
   if (r.kind === "scheduler") {
     r.scheduler.setTimesteps(o.steps);
