@@ -133,7 +133,7 @@ function checkClassifierFits(
     const same = a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-9);
     if (!same) {
       const desc = (c: Record<string, unknown>) =>
-        `${JSON.stringify(c.beta_schedule ?? "linear")}, ${a === undefined ? "?" : (c.num_train_timesteps ?? 1000)} timesteps`;
+        `${JSON.stringify(c.beta_schedule ?? "linear")}, ${c.num_train_timesteps ?? 1000} timesteps`;
       throw new InputFileError(
         schedPath,
         `the classifier was trained on noise schedule ${desc(schedulerConfig)} but the model${expect.schedulerSource ? ` (${expect.schedulerSource})` : ""} uses ${desc(expect.schedulerConfig)}; retrain it with diffuse train-classifier --model <the model>`,
