@@ -5,6 +5,7 @@
  * mode needs nothing. The Node entry (index.ts) re-exports all of this with onnxruntime-node set.
  */
 
+export { alphaBarAtTimestep, classifierGuided, guidedEps } from "./diffusion/classifier-guidance.js";
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
@@ -14,7 +15,9 @@ export { InputError, type InputErrorWhere, InputFileError } from "./io/input-err
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
 export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
+export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export * as nn from "./nn/index.js";
+export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
