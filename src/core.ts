@@ -8,6 +8,7 @@
 export { jointImages, splitJointImages } from "./data/joint-image.js";
 // Joint diffusion (tutorial 8.3): mixed tables and (image, label) pairs in one model.
 export * as table from "./data/table-schema.js";
+export { alphaBarAtTimestep, classifierGuided, guidedEps } from "./diffusion/classifier-guidance.js";
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
@@ -18,6 +19,7 @@ export { InputError, type InputErrorWhere, InputFileError } from "./io/input-err
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
 export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
+export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export * as nn from "./nn/index.js";
 export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
 export {
@@ -28,6 +30,7 @@ export {
   type ExportManifest,
   exportDenoiser,
 } from "./pipelines/export-onnx.js";
+export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";

@@ -22,6 +22,7 @@ import { readJsonFile, writeFileAtomic } from "../io/files.js";
 import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
 import { SCHEDULER_SAMPLER_NAMES } from "../pipelines/samplers.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
+import { formatSweep, runSweep, type SweepFlag, scalesOf, sweptFlag, writeSweep } from "./eval-sweep.js";
 import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 import { runSample } from "./sample.js";
 
@@ -52,7 +53,31 @@ export const EVAL_COMMAND: Command = {
     },
     { name: "steps", kind: "posint", value: "N", help: "--model: sampling steps (default 20)" },
     { name: "num-samples", kind: "posint", value: "N", help: "--model: number of samples (default 1000)" },
-    { name: "guidance-scale", kind: "number", value: "W", help: "--model: classifier-free guidance w" },
+    {
+      name: "guidance-scale",
+      kind: "list",
+      value: "W[,W...]",
+      help: "--model: classifier-free guidance w; a comma list sweeps it (table + plot)",
+    },
+    {
+      name: "classifier",
+      kind: "string",
+      value: "DIR",
+      help: "--model: classifier guidance with this classifier (diffuse train-classifier)",
+    },
+    {
+      name: "classifier-scale",
+      kind: "list",
+      value: "S[,S...]",
+      help: "--classifier: guidance scale (default 1); a comma list sweeps it (table + plot)",
+    },
+    {
+      name: "class-labels",
+      kind: "list",
+      value: "0,1,...",
+      help: "--model: class of each sample (default 0,1,2,... cyclic)",
+    },
+    { name: "plot", kind: "string", value: "FILE", help: "a sweep's plot (default eval-sweep.png)" },
     { name: "save-samples", kind: "string", value: "FILE", help: "--model: keep the samples (.safetensors)" },
     {
       name: "dataset",
@@ -151,7 +176,11 @@ async function sampleModel(
       steps: (values.steps as number | undefined) ?? 20,
       numSamples: (values.numSamples as number | undefined) ?? 1000,
       seed: (values.seed as number | undefined) ?? 0,
-      guidanceScale: values.guidanceScale as number | undefined,
+      guidanceScale: scalesOf(values, "guidanceScale")?.[0],
+      classLabels: values.classLabels as string[] | undefined,
+      ...(typeof values.classifier === "string"
+        ? { classifier: values.classifier, classifierScale: scalesOf(values, "classifierScale")?.[0] ?? 1 }
+        : {}),
       out: file,
       threads: (values.threads as number | undefined) ?? 0,
       maxMemory: memoryLimitFrom(values),
@@ -180,7 +209,18 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     throw new UsageError("--samples or --model: give exactly one (a samples file, or a model to sample)");
   }
   if (!hasModel) {
-    for (const f of ["sampler", "steps", "numSamples", "guidanceScale", "saveSamples", "nll", "nllCount"]) {
+    for (const f of [
+      "sampler",
+      "steps",
+      "numSamples",
+      "guidanceScale",
+      "saveSamples",
+      "nll",
+      "nllCount",
+      "classifier",
+      "classifierScale",
+      "classLabels",
+    ]) {
       if (values[f] !== undefined)
         throw new UsageError(`--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --model`);
     }
@@ -260,6 +300,8 @@ export async function evalMain(argv: string[]): Promise<number> {
     process.stdout.write(helpText(EVAL_COMMAND));
     return 0;
   }
+  const flag = sweptFlag(values);
+  if (flag) return evalSweepMain(values, flag);
   const r = await runEval(values);
   const head = `${r.dataset}: ${r.report.counts.samples} samples${r.sampling ? ` (${r.sampling.sampler}, ${r.sampling.steps} steps)` : ""}`;
   const clamp =
@@ -271,5 +313,32 @@ export async function evalMain(argv: string[]): Promise<number> {
       `\nNLL (${r.nll.method}, ${r.nll.count} test images): ${b.mean.toFixed(3)} bits/dim, 95% CI [${b.lo.toFixed(3)}, ${b.hi.toFixed(3)}]\n`,
     );
   }
+  return 0;
+}
+
+/** A sweep over --guidance-scale or --classifier-scale: one table, a plot, and the JSON (--json). */
+async function evalSweepMain(values: Record<string, FlagValue>, flag: SweepFlag): Promise<number> {
+  if (values.classifierScale !== undefined && typeof values.classifier !== "string") {
+    throw new UsageError("--classifier-scale: needs --classifier DIR");
+  }
+  const { rows, runs } = await runSweep(values, flag, runEval);
+  const name = flag === "guidanceScale" ? "guidance-scale" : "classifier-scale";
+  const first = runs[0]!;
+  const out = {
+    flag: name as "guidance-scale" | "classifier-scale",
+    rows,
+    plot: (values.plot as string | undefined) ?? "eval-sweep.png",
+    numSamples: first.report.counts.samples,
+  };
+  await writeSweep(out, values.json as string | undefined, {
+    dataset: first.dataset,
+    model: values.model,
+    ...(typeof values.classifier === "string" ? { classifier: values.classifier } : {}),
+    sampling: first.sampling,
+    referenceCount: first.report.counts.reference,
+    runs: runs.map((r) => r.report),
+  });
+  const head = `${first.dataset}: ${out.numSamples} samples per scale${first.sampling ? ` (${first.sampling.sampler}, ${first.sampling.steps} steps)` : ""} vs ${first.report.counts.reference} real`;
+  process.stdout.write(`${head}\n\n${formatSweep(name, rows)}\nplot: ${out.plot}\n`);
   return 0;
 }

@@ -21,11 +21,16 @@ import { infoMain } from "./info.js";
 import { inpaintMain } from "./inpaint.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
+import { trainClassifierMain } from "./train-classifier.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   train: { run: trainMain, summary: "train a diffusion model (no flags: a small MNIST run)" },
   sample: { run: sampleMain, summary: "draw samples from a trained model" },
   info: { run: infoMain, summary: "show a trained model's config and size" },
+  "train-classifier": {
+    run: trainClassifierMain,
+    summary: "train a noise-conditioned classifier for guidance",
+  },
   eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
   invert: { run: invertMain, summary: "DDIM-invert images to latents (diffuse sample --latents decodes)" },
   edit: { run: editMain, summary: "image-to-image (SDEdit): re-noise images part way and denoise" },

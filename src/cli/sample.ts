@@ -13,6 +13,7 @@ import { encodePng } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
 import { checkMemory, estimateModel } from "../models/estimate.js";
 import { defaultMemoryLimit } from "../models/resources-node.js";
+import { loadClassifierForPipeline as loadClassifierFor } from "../pipelines/classifier-folder-node.js";
 import { cyclicLabels } from "../pipelines/generate.js";
 import type { DiffusionPipeline } from "../pipelines/pipeline.js";
 import { loadPipeline } from "../pipelines/pipeline-node.js";
@@ -112,6 +113,18 @@ export const SAMPLE_COMMAND: Command = {
       value: "N",
       help: "images per grid row (default: number of labels given, else 8)",
     },
+    {
+      name: "classifier",
+      kind: "string",
+      value: "DIR",
+      help: "classifier guidance: a folder from diffuse train-classifier (labels from --class-labels)",
+    },
+    {
+      name: "classifier-scale",
+      kind: "number",
+      value: "S",
+      help: "classifier guidance scale s (default 1 with --classifier; 0 = none)",
+    },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
     ...LIMIT_FLAGS,
   ],
@@ -122,8 +135,9 @@ function parseLabels(
   raw: string[] | undefined,
   pipeline: DiffusionPipeline,
   n: number | undefined,
+  classifierClasses?: number,
 ): Int32Array | undefined {
-  const classes = pipeline.numClasses;
+  const classes = pipeline.numClasses ?? classifierClasses ?? null;
   if (classes === null) {
     if (raw) throw new UsageError("--class-labels: the model is unconditional (no class embedding)");
     return undefined;
@@ -162,6 +176,9 @@ export interface SampleSettings {
   maxMemory?: number;
   /** Where the sampling progress goes (the CLI: stderr); absent: none. */
   progress?: ProgressSink;
+  /** A classifier folder for classifier guidance, and its scale (default 1). */
+  classifier?: string;
+  classifierScale?: number;
 }
 
 /** --sampler and its settings (each checked against the sampler by resolveSampler). */
@@ -203,6 +220,24 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
     nrow: values.nrow as number | undefined,
     threads: threadsFrom(values.threads, values),
     maxMemory: memoryLimitFrom(values),
+    ...classifierSettings(values),
+  };
+}
+
+/** --classifier DIR and --classifier-scale S (the scale alone is a usage error). */
+export function classifierSettings(values: Record<string, FlagValue>): {
+  classifier?: string;
+  classifierScale?: number;
+} {
+  if (values.classifierScale !== undefined && typeof values.classifier !== "string") {
+    throw new UsageError(
+      "--classifier-scale: needs --classifier DIR (a folder from diffuse train-classifier)",
+    );
+  }
+  if (typeof values.classifier !== "string") return {};
+  return {
+    classifier: values.classifier,
+    classifierScale: (values.classifierScale as number | undefined) ?? 1,
   };
 }
 
@@ -232,10 +267,12 @@ export async function runSample(
   // The output folder first: a bad --out fails before any sampling work.
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
   const pipeline = await loadPipeline(s.model, { maxMemory: limitBytes, memoryHint: MEMORY_HINT });
+  const classifier = s.classifier ? await loadClassifierFor(s.classifier, pipeline) : undefined;
   const start = s.latents
     ? await reconstructFrom(s.latents, pipeline, s.classLabels, s.numSamples)
     : undefined;
-  const labels = start?.labels ?? parseLabels(s.classLabels, pipeline, s.numSamples);
+  const labels =
+    start?.labels ?? parseLabels(s.classLabels, pipeline, s.numSamples, classifier?.config.num_classes);
   // All samples run as one batch (doubled with guidance): refuse a batch beyond the budget up front.
   const n = labels?.length ?? s.numSamples ?? pipeline.defaultNumSamples;
   const guided = labels !== undefined && pipeline.info.nullClass !== undefined && s.guidanceScale !== 1;
@@ -251,6 +288,9 @@ export async function runSample(
     seed: s.seed,
     ...(labels ? { labels } : {}),
     ...(s.guidanceScale !== undefined ? { guidanceScale: s.guidanceScale } : {}),
+    ...(classifier
+      ? { classifier: { classifier, params: classifier.parameters(), scale: s.classifierScale ?? 1 } }
+      : {}),
     threads: s.threads,
     ...(s.progress ? { onStep: sampleProgress(s.progress) } : {}),
   };

@@ -38,6 +38,12 @@ import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
 import type { WarnFn } from "../util/warn.js";
+import {
+  type ClassifierGuidance,
+  checkClassifierLabels,
+  schedulerConfigOf,
+  withClassifierGuidance,
+} from "./classifier-gradient.js";
 import { warnClipOnVectors, warnTinyFirstAlphaBar } from "./safety.js";
 import { type ResolvedSampler, resolveSampler, type SamplerSpec } from "./samplers.js";
 
@@ -87,6 +93,8 @@ export interface GenerateOptions {
   x0Transform?: X0Transform;
   /** Wraps the (guided) model function, e.g. reconstruction guidance (constraints/reconstruction.ts). */
   wrapModel?: (model: ModelFn) => ModelFn;
+  /** Classifier guidance toward `labels` (classifier-gradient.ts); combines with guidanceScale. */
+  classifier?: ClassifierGuidance;
 }
 
 export interface GenerateResult {
@@ -125,6 +133,7 @@ export function compiledForward(denoiser: Denoiser, threads = 0): Forward {
 }
 
 function checkLabels(o: GenerateOptions): Int32Array | undefined {
+  if (o.classifier) return checkClassifierLabels(o, o.classifier);
   const k = o.denoiser.numClassEmbeds;
   if (k === null) {
     if (o.labels) throw new Error("class-labels: the model is unconditional (no class embedding); omit them");
@@ -245,7 +254,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     ...(o.guidanceInterval !== undefined ? { interval: o.guidanceInterval } : {}),
   };
   checkGuidance(guidance);
-  const guided = labels !== undefined && w !== 1;
+  const guided = labels !== undefined && o.denoiser.numClassEmbeds !== null && w !== 1;
   if (guided && (o.nullClass === null || o.nullClass === undefined)) {
     throw new Error(
       `guidance-scale: ${w} needs a model trained with label dropout (a null class); use --guidance-scale 1`,
@@ -259,10 +268,11 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   checkStart(o.init?.images, shape, "init.images");
   if (o.xT && o.init)
     throw new Error("generate: give either xT (a start at x_T) or init (img2img), not both");
-  const y = labels ? T.tensor(labels, [N], "int32") : undefined;
+  const conditional = o.denoiser.numClassEmbeds !== null;
+  const y = labels && conditional ? T.tensor(labels, [N], "int32") : undefined;
   const yy = guided ? T.concat([y!, T.full([N], o.nullClass!, "int32")], 0) : undefined;
   let nfe = 0;
-  const baseModel = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
+  const unguided = async (x: T.Tensor, t: number): Promise<T.Tensor> => {
     nfe++;
     let out: T.Tensor;
     if (!guided || !guidanceActive(guidance, t)) out = await forward(o.params, x, T.full([N], t), y);
@@ -274,7 +284,17 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     checkModelOutput(out, x, t);
     return out;
   };
-  const model = o.wrapModel ? o.wrapModel(baseModel) : baseModel;
+  const classified = o.classifier
+    ? withClassifierGuidance(
+        unguided,
+        o.classifier,
+        labels!,
+        schedulerConfigOf(o, r),
+        r.kind !== "scheduler",
+        o.threads,
+      )
+    : unguided;
+  const model = o.wrapModel ? o.wrapModel(classified) : classified;
   let x: T.Tensor;
   if (r.kind === "scheduler") {
     r.scheduler.setTimesteps(o.steps);

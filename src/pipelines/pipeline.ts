@@ -201,7 +201,7 @@ export class DiffusionPipeline {
   /** Draws samples (see PipelineGenerateOptions for the defaults). */
   async generate(options: PipelineGenerateOptions = {}): Promise<PipelineOutput> {
     const { sampler, labels: given, ...rest } = options;
-    const labels = this.labels(given, options.numSamples);
+    const labels = this.labels(given, options.numSamples, options.classifier?.classifier.config.num_classes);
     const nullClass = this.info.nullClass ?? null;
     const guidanceScale =
       options.guidanceScale ?? (labels && nullClass !== null ? PIPELINE_DEFAULTS.guidanceScale : 1);
@@ -255,9 +255,16 @@ export class DiffusionPipeline {
     return interpolateLatents(this, a, b, options);
   }
 
-  /** The labels to sample: as given (checked against the real classes), else 0, 1, 2, ... cyclic. */
-  private labels(given: ArrayLike<number> | undefined, numSamples?: number): Int32Array | undefined {
-    const k = this.numClasses;
+  /**
+   * The labels to sample: as given (checked against the real classes), else 0, 1, 2, ... cyclic. An
+   * unconditional model with a classifier (classifier guidance) takes the classifier's classes.
+   */
+  private labels(
+    given: ArrayLike<number> | undefined,
+    numSamples?: number,
+    classifierClasses?: number,
+  ): Int32Array | undefined {
+    const k = this.numClasses ?? classifierClasses ?? null;
     if (k === null) {
       if (given) throw new Error("labels: the model is unconditional (no class embedding); omit them");
       return undefined;
