@@ -27,21 +27,24 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   train: { run: trainMain, summary: "train a diffusion model (no flags: a small MNIST run)" },
   sample: { run: sampleMain, summary: "draw samples from a trained model" },
   info: { run: infoMain, summary: "show a trained model's config and size" },
+  eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
   "train-classifier": {
     run: trainClassifierMain,
-    summary: "train a noise-conditioned classifier for guidance",
+    summary: "train a noise-conditioned classifier for classifier guidance",
   },
-  eval: { run: evalMain, summary: "measure sample quality (FID, KID, precision/recall, ...)" },
   invert: { run: invertMain, summary: "DDIM-invert images to latents (diffuse sample --latents decodes)" },
   edit: { run: editMain, summary: "image-to-image (SDEdit): re-noise images part way and denoise" },
   interpolate: { run: interpolateMain, summary: "slerp between two latents, decoded as a strip" },
-  export: { run: exportMain, summary: "write a trained model as a standalone ONNX model" },
-  impute: { run: imputeMain, summary: "fill the empty cells of a CSV with a table model" },
   inpaint: {
     run: inpaintMain,
     summary: "complete the masked part of images (replacement, RePaint, guidance)",
   },
+  impute: { run: imputeMain, summary: "fill the empty cells of a CSV with a table model" },
+  export: { run: exportMain, summary: "write a trained model as a standalone ONNX model" },
 };
+
+/** Column of the command summaries in `diffuse --help`: after the longest name and two spaces. */
+const NAME_WIDTH = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
 
 function mainHelp(): string {
   return [
@@ -50,7 +53,7 @@ function mainHelp(): string {
     "usage: diffuse <command> [flags]",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`),
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(NAME_WIDTH)}${c.summary}`),
     "",
     "Run 'diffuse <command> --help' for a command's flags.",
     "",
