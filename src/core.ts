@@ -21,6 +21,7 @@ export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export * as nn from "./nn/index.js";
+export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
 export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
 export {
   EXPORT_FILES,
@@ -30,7 +31,6 @@ export {
   type ExportManifest,
   exportDenoiser,
 } from "./pipelines/export-onnx.js";
-export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";

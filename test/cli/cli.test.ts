@@ -97,7 +97,18 @@ describe("bad files exit with 1 and a named error", () => {
 });
 
 describe("--help", () => {
-  for (const command of ["train", "sample", "info", "eval", "export", "impute", "inpaint", "invert", "edit", "interpolate"]) {
+  for (const command of [
+    "train",
+    "sample",
+    "info",
+    "eval",
+    "export",
+    "impute",
+    "inpaint",
+    "invert",
+    "edit",
+    "interpolate",
+  ]) {
     it(`diffuse ${command} --help lists the flags`, async () => {
       expect(await main([command, "--help"])).toBe(0);
       expect(out.join("")).toMatch(new RegExp(`usage: diffuse ${command}`));
