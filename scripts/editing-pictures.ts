@@ -1,7 +1,7 @@
 /**
  * The README's editing pictures, from the trained MNIST models:
  *
- *   npm run editing-pictures -- [--uncond /work/models/mnist-uncond] [--cond /work/models/mnist-cond] [--out docs]
+ *   npm run editing-pictures -- [--uncond runs/mnist-uncond] [--cond runs/mnist] [--out docs]
  *
  * Writes
  *   editing-inversion.png      8 MNIST test digits (top) and their DDIM inversion + reconstruction,
@@ -40,8 +40,8 @@ function save(name: string, x: T.Tensor, nrow: number): void {
 
 const test = loadMnist({ split: "test", limit: 200 });
 const digit = (i: number) => T.tensor(test.images.slice(i * 784, (i + 1) * 784), [1, 1, 28, 28]);
-const uncond = await loadPipeline(values.uncond ?? "/work/models/mnist-uncond");
-const cond = await loadPipeline(values.cond ?? "/work/models/mnist-cond");
+const uncond = await loadPipeline(values.uncond ?? "runs/mnist-uncond");
+const cond = await loadPipeline(values.cond ?? "runs/mnist");
 
 // 1. Inversion round trip.
 const eight = T.concat(

@@ -6,7 +6,7 @@
  * first 8 digits, OUT/<method>.png (rows: originals | masked | completed). Checks that the known
  * pixels come back bit for bit.
  *
- *   npx tsx scripts/inpaint-mnist.ts --model /work/models/mnist-uncond --out runs/inpaint \
+ *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
  *     [--batch B]
  * The digits run in batches of B (default: all at once; reconstruction guidance's backward pass
@@ -25,7 +25,7 @@ import * as T from "../src/tensor/index.js";
 
 const { values: a } = parseArgs({
   options: {
-    model: { type: "string", default: "/work/models/mnist-uncond" },
+    model: { type: "string", default: "runs/mnist-uncond" },
     out: { type: "string", default: "runs/inpaint" },
     method: { type: "string", default: "replace" },
     sampler: { type: "string", default: "ddpm" },

@@ -1,7 +1,7 @@
 /**
  * DDIM inversion round trip on MNIST test images (issue 10's "must show"):
  *
- *   npm run inversion-error -- --model /work/models/mnist-uncond [--n 64] [--steps 10,20,50,100] [--labels]
+ *   npm run inversion-error -- --model runs/mnist-uncond [--n 64] [--steps 10,20,50,100] [--labels]
  *     [--iters K (fixed-point iterations per DDIM step, default 2)] [--method ddim|pf_ode]
  *
  * Inverts the first N test images (pixel range [-1, 1]) to x_T with `pipe.invert`, decodes them with

@@ -3,7 +3,7 @@
  * stored as float16 to halve the download (the network still computes in float32; every test and
  * the page load these same rounded weights, so their outputs agree exactly as before):
  *
- *   npx tsx scripts/web-model.ts [SRC=/work/models/mnist-cond] [DEST=web/model]
+ *   npx tsx scripts/web-model.ts [SRC=runs/mnist] [DEST=web/model]
  *
  * SRC is a pipeline folder as `npx diffuse train` writes it (model_index.json, unet/, scheduler/).
  * The shipped web/model is the README's class-conditional MNIST model (`npx diffuse train`, no flags).
@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseSafetensors, type StTensor, serializeSafetensors } from "../src/io/safetensors.js";
 import { float32Tensor, tensorToFloat32 } from "../src/io/safetensors_convert.js";
 
-const src = process.argv[2] ?? "/work/models/mnist-cond";
+const src = process.argv[2] ?? "runs/mnist";
 const dest = process.argv[3] ?? "web/model";
 const weights = "diffusion_pytorch_model.safetensors";
 
