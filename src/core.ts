@@ -8,6 +8,16 @@
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
+// Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
+export {
+  flowModelVelocity,
+  flowStraightness,
+  flowTimeGrid,
+  type Straightness,
+  sampleFlowEuler,
+  sampleFlowHeun,
+  type VelocityFn,
+} from "./diffusion/samplers/flow.js";
 export * as metrics from "./eval/metrics.js";
 export { InputError, type InputErrorWhere, InputFileError } from "./io/input-error.js";
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
@@ -38,6 +48,15 @@ export * as random from "./random/index.js";
 export * as T from "./tensor/index.js";
 // Tensors, gradients, compilation.
 export { compile, grad, setDefaultRuntime, Tensor, valueAndGrad } from "./tensor/index.js";
+export {
+  type ConsistencyBatch,
+  type ConsistencyConfig,
+  consistencyDistillationLoss,
+  consistencyFunction,
+  consistencyTables,
+  drawConsistencyInputs,
+} from "./train/consistency-loss.js";
+export { drawFlowInputs, drawFlowTimes, flowMatchingLoss, flowSchedulerConfig } from "./train/flow-loss.js";
 // Training: the objective (DDPM L_simple and its weightings) and the compiled step.
 export {
   diffusionLoss,
