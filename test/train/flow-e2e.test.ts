@@ -160,3 +160,40 @@ describe("flow run resumes bit-exactly", () => {
     ).rejects.toThrow(/field "objective" is "diffusion" but the checkpoint's run has "flow"/);
   });
 });
+
+describe("flow objective on images", () => {
+  it("trains a tiny UNet2DModel on MNIST (float timesteps 1000 t) and samples its folder", async () => {
+    const out = path.join(root, "mnist-flow");
+    const r = await runTraining(
+      {
+        dataset: "mnist",
+        limit: 32,
+        validSize: 8,
+        objective: "flow",
+        preset: "unet28",
+        model: {
+          block_out_channels: [8, 16],
+          down_block_types: ["DownBlock2D", "AttnDownBlock2D"],
+          up_block_types: ["AttnUpBlock2D", "UpBlock2D"],
+          norm_num_groups: 4,
+          attention_head_dim: 8,
+          layers_per_block: 1,
+        },
+        steps: 3,
+        batchSize: 8,
+        warmupSteps: 1,
+        numSamples: 4,
+        samplerSteps: 2,
+        threads: 1,
+        out,
+      },
+      quiet,
+    );
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(Number.isFinite(r.validLoss ?? Number.NaN)).toBe(true);
+    const images = await (await loadPipeline(out)).generate({ numSamples: 2, steps: 2 });
+    expect(images.sampler).toBe("flow_match_euler");
+    expect(images.samples.shape).toEqual([2, 1, 28, 28]);
+    expect(Array.from(images.samples.values() as Float32Array).every(Number.isFinite)).toBe(true);
+  }, 60_000);
+});
