@@ -9,6 +9,7 @@
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
 // Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
+export { type GridConsistencyFn, sampleConsistencyVp } from "./diffusion/samplers/consistency-vp.js";
 export {
   flowModelVelocity,
   flowStraightness,
