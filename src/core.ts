@@ -68,6 +68,7 @@ export {
   lossTables,
 } from "./train/losses.js";
 export * as optim from "./train/optim/index.js";
+export { drawReflowInputs, type ReflowPairs, reflowPairs } from "./train/reflow.js";
 export { makeTrainStep, NO_EMA, type TrainStep, type TrainStepOptions } from "./train/step.js";
 
 // (schedulerFromConfig, diffusers' from_config, joins here: see issue 8.)
