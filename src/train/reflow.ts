@@ -54,7 +54,7 @@ export function drawReflowInputs(
   const pick = randint(kPick!, batchSize, 0, n);
   const gather = (src: Float32Array) => {
     const out = new Float32Array(batchSize * row);
-    pick.forEach((i, b) => out.set(src.subarray(i * row, (i + 1) * row), b * row));
+    for (const [b, i] of pick.entries()) out.set(src.subarray(i * row, (i + 1) * row), b * row);
     return out;
   };
   const shape = [batchSize, ...pairs.shape.slice(1)];
