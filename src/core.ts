@@ -57,6 +57,13 @@ export {
   consistencyTables,
   drawConsistencyInputs,
 } from "./train/consistency-loss.js";
+export {
+  type ConsistencyTrainingBatch,
+  consistencyTrainingLoss,
+  drawConsistencyTrainingInputs,
+  ictScales,
+  lognormalPairWeights,
+} from "./train/consistency-training.js";
 export { drawFlowInputs, drawFlowTimes, flowMatchingLoss, flowSchedulerConfig } from "./train/flow-loss.js";
 // Training: the objective (DDPM L_simple and its weightings) and the compiled step.
 export {
