@@ -12,6 +12,17 @@ export { alphaBarAtTimestep, classifierGuided, guidedEps } from "./diffusion/cla
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
+// Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
+export { type GridConsistencyFn, sampleConsistencyVp } from "./diffusion/samplers/consistency-vp.js";
+export {
+  flowModelVelocity,
+  flowStraightness,
+  flowTimeGrid,
+  type Straightness,
+  sampleFlowEuler,
+  sampleFlowHeun,
+  type VelocityFn,
+} from "./diffusion/samplers/flow.js";
 export { imputeKnn, imputeMeanMode, scoreImputation } from "./eval/impute-baselines.js";
 export * as metrics from "./eval/metrics.js";
 export { InputError, type InputErrorWhere, InputFileError } from "./io/input-error.js";
@@ -56,6 +67,22 @@ export * as random from "./random/index.js";
 export * as T from "./tensor/index.js";
 // Tensors, gradients, compilation.
 export { compile, grad, setDefaultRuntime, Tensor, valueAndGrad } from "./tensor/index.js";
+export {
+  type ConsistencyBatch,
+  type ConsistencyConfig,
+  consistencyDistillationLoss,
+  consistencyFunction,
+  consistencyTables,
+  drawConsistencyInputs,
+} from "./train/consistency-loss.js";
+export {
+  type ConsistencyTrainingBatch,
+  consistencyTrainingLoss,
+  drawConsistencyTrainingInputs,
+  ictScales,
+  lognormalPairWeights,
+} from "./train/consistency-training.js";
+export { drawFlowInputs, drawFlowTimes, flowMatchingLoss, flowSchedulerConfig } from "./train/flow-loss.js";
 // Training: the objective (DDPM L_simple and its weightings) and the compiled step.
 export {
   diffusionLoss,
@@ -66,6 +93,7 @@ export {
   lossTables,
 } from "./train/losses.js";
 export * as optim from "./train/optim/index.js";
+export { drawReflowInputs, type ReflowPairs, reflowPairs } from "./train/reflow.js";
 export { makeTrainStep, NO_EMA, type TrainStep, type TrainStepOptions } from "./train/step.js";
 
 // (schedulerFromConfig, diffusers' from_config, joins here: see issue 8.)

@@ -160,6 +160,8 @@ function parseLabels(
 export interface SampleSettings {
   model: string;
   sampler: string | SamplerSpec;
+  /** False when --sampler was not given: the model folder's default sampler is used (flow: flow_match_euler). */
+  samplerNamed?: boolean;
   steps: number;
   numSamples?: number;
   seed: number;
@@ -196,6 +198,11 @@ export function samplerSpec(values: Record<string, FlagValue>): SamplerSpec {
   return spec;
 }
 
+/** `spec` with the model's default sampler name (its settings, e.g. --eta, kept). */
+function withDefaultName(spec: string | SamplerSpec, name: string): SamplerSpec {
+  return typeof spec === "string" ? { name } : { ...spec, name };
+}
+
 function settings(values: Record<string, FlagValue>): SampleSettings {
   if (typeof values.model !== "string")
     throw new UsageError("--model: required (the folder of a trained model)");
@@ -209,6 +216,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
   return {
     model: values.model,
     sampler: samplerSpec(values),
+    samplerNamed: values.sampler !== undefined,
     steps: (values.steps as number | undefined) ?? 20,
     numSamples: values.numSamples as number | undefined,
     seed: (values.seed as number | undefined) ?? 0,
@@ -298,7 +306,7 @@ export async function runSample(
     ? await pipeline.reconstruct(start.x, { ...common, steps: start.steps, method: start.method })
     : await pipeline.generate({
         ...common,
-        sampler: s.sampler,
+        sampler: s.samplerNamed === false ? withDefaultName(s.sampler, pipeline.defaultSampler) : s.sampler,
         steps: s.steps,
         ...(s.numSamples !== undefined ? { numSamples: s.numSamples } : {}),
       });

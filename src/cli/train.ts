@@ -15,9 +15,11 @@ import {
   checkTrainConfigFields,
   LOSS_KINDS,
   LR_SCHEDULES,
+  OBJECTIVES,
   type TrainConfig,
   WEIGHTINGS,
 } from "../train/config.js";
+import { FLOW_TIME_DISTRIBUTIONS } from "../train/flow-loss.js";
 import { PRESET_NAMES } from "../train/presets.js";
 import { runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
 import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
@@ -87,6 +89,22 @@ export const TRAIN_COMMAND: Command = {
       help: "what the model predicts",
       choices: PREDICTION_TYPES,
     },
+    {
+      name: "objective",
+      kind: "string",
+      value: "KIND",
+      help: "diffusion (default; --prediction-type) or flow (flow matching: velocity eps - x0)",
+      choices: OBJECTIVES,
+    },
+    {
+      name: "flow-t",
+      kind: "string",
+      value: "DIST",
+      help: "flow: how t is drawn (default uniform; logit-normal of SD3)",
+      choices: FLOW_TIME_DISTRIBUTIONS,
+    },
+    { name: "flow-logit-mean", kind: "number", value: "M", help: "flow, logit-normal t: mean m (default 0)" },
+    { name: "flow-logit-std", kind: "number", value: "S", help: "flow, logit-normal t: std s (default 1)" },
     { name: "loss", kind: "string", value: "KIND", help: "loss (default l2)", choices: LOSS_KINDS },
     {
       name: "huber-c",

@@ -183,10 +183,20 @@ export class DiffusionPipeline {
    * [-1, 1]); vectors to false (their normalised data leave that box); the model's config decides
    * when it sets the field.
    */
-  scheduler(name: string = PIPELINE_DEFAULTS.sampler): Scheduler {
+  scheduler(name: string = this.defaultSampler): Scheduler {
     const config = withClipDefault(this.schedulerConfig, this.denoiser.exampleShape);
     const make = () => createSchedulerByName(name, config);
     return this.schedulerSource === undefined ? make() : inFile(this.schedulerSource, make);
+  }
+
+  /**
+   * The sampler used when none is named: flow-matching Euler for a flow model (its scheduler config
+   * is a FlowMatchEulerDiscreteScheduler), else `PIPELINE_DEFAULTS.sampler`.
+   */
+  get defaultSampler(): string {
+    return this.schedulerConfig._class_name === "FlowMatchEulerDiscreteScheduler"
+      ? "flow_match_euler"
+      : PIPELINE_DEFAULTS.sampler;
   }
 
   /** Samples drawn when none are asked for (unconditional): a grid of images, a cloud of points. */
@@ -213,7 +223,7 @@ export class DiffusionPipeline {
     const how = isScheduler(sampler)
       ? { scheduler: sampler }
       : {
-          sampler: sampler ?? PIPELINE_DEFAULTS.sampler,
+          sampler: sampler ?? this.defaultSampler,
           schedulerConfig: this.schedulerConfig,
           ...(this.schedulerSource !== undefined ? { schedulerSource: this.schedulerSource } : {}),
         };

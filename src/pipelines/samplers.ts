@@ -183,9 +183,12 @@ export function resolveSampler(
   // The model's spacing carries over (as diffusers' from_config does); without one, "leading". Not
   // "trailing" or "linspace": their first step is t = T-1, where an epsilon model's
   // x0 = (x - sigma eps) / alpha divides by alpha ~ 5e-5 on the cosine schedule (see safety.ts).
+  // Flow matching and consistency schedulers have neither a spacing nor clip_sample (which
+  // withClipDefault adds for images): passing them would only warn that they are ignored.
+  const { clip_sample: _clip, ...unclipped } = schedulerConfig;
   const scheduler = schedulerFromConfig(
     entry.className,
-    { timestep_spacing: "leading", ...schedulerConfig },
+    family(entry.className) === "diffusion" ? { timestep_spacing: "leading", ...schedulerConfig } : unclipped,
     { overrides, ...(options.warn ? { warn: options.warn } : {}) },
   );
   return { name, kind: "scheduler", scheduler, stepOptions: s.eta !== undefined ? { eta: s.eta } : {} };

@@ -5,12 +5,15 @@
  */
 import { PREDICTION_TYPES, type PredictionType } from "../diffusion/loss-weights.js";
 import { BETA_SCHEDULES } from "../diffusion/schedules.js";
+import { FLOW_TIME_DISTRIBUTIONS } from "./flow-loss.js";
 import { getPreset, PRESET_NAMES, type Preset } from "./presets.js";
 
 /** "huber" is diffusers' pseudo-Huber (c), "torch-huber" torch's F.huber_loss (delta): see losses.ts. */
 export const LOSS_KINDS = ["l2", "l1", "huber", "torch-huber"] as const;
 export const WEIGHTINGS = ["none", "min-snr", "vlb"] as const;
 export const LR_SCHEDULES = ["cosine", "constant"] as const;
+/** What the network learns: VP diffusion (prediction type) or flow matching (flow-loss.ts). */
+export const OBJECTIVES = ["diffusion", "flow"] as const;
 /** Every noise schedule of diffusion/schedules.ts: diffusers' and the tutorial's (tutorial_cosine, ...). */
 export { BETA_SCHEDULES };
 
@@ -29,6 +32,14 @@ export interface TrainConfig {
   betaSchedule: (typeof BETA_SCHEDULES)[number];
   numTrainTimesteps: number;
   predictionType: PredictionType;
+  /** The training objective: VP diffusion (`predictionType`) or flow matching (velocity eps - x0). */
+  objective: (typeof OBJECTIVES)[number];
+  /** Flow matching: how t is drawn (uniform, or logit-normal of Esser et al. 2024). */
+  flowT: (typeof FLOW_TIME_DISTRIBUTIONS)[number];
+  /** Flow matching, logit-normal t: the mean m of logit(t). */
+  flowLogitMean: number;
+  /** Flow matching, logit-normal t: the std s of logit(t). */
+  flowLogitStd: number;
   loss: (typeof LOSS_KINDS)[number];
   /** c of the pseudo-Huber loss ("huber"). */
   huberC: number;
@@ -105,6 +116,10 @@ export const TRAIN_DEFAULTS: Omit<
   model: {},
   labelDropout: 0.1,
   predictionType: "epsilon",
+  objective: "diffusion",
+  flowT: "uniform",
+  flowLogitMean: 0,
+  flowLogitStd: 1,
   loss: "l2",
   huberC: 0.1,
   huberDelta: 1,
@@ -141,6 +156,7 @@ type Kind =
   | "int"
   | "posint"
   | "number"
+  | "real"
   | "posnumber"
   | "prob"
   | "object"
@@ -156,6 +172,10 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   betaSchedule: BETA_SCHEDULES,
   numTrainTimesteps: "posint",
   predictionType: PREDICTION_TYPES,
+  objective: OBJECTIVES,
+  flowT: FLOW_TIME_DISTRIBUTIONS,
+  flowLogitMean: "real",
+  flowLogitStd: "posnumber",
   loss: LOSS_KINDS,
   huberC: "posnumber",
   huberDelta: "posnumber",
@@ -202,6 +222,7 @@ function expected(kind: Kind): string {
     int: "a non-negative integer",
     posint: "a positive integer",
     number: "a finite number >= 0",
+    real: "a finite number",
     posnumber: "a finite number > 0",
     prob: "a number in [0, 1]",
     object: "a JSON object",
@@ -221,6 +242,8 @@ function valid(kind: Kind, v: unknown): boolean {
       return Number.isSafeInteger(v) && (v as number) >= 1;
     case "number":
       return typeof v === "number" && Number.isFinite(v) && v >= 0;
+    case "real":
+      return typeof v === "number" && Number.isFinite(v);
     case "posnumber":
       return typeof v === "number" && Number.isFinite(v) && v > 0;
     case "prob":
@@ -270,6 +293,7 @@ export function resolveTrainConfig(
   const config: TrainConfig = {
     ...TRAIN_DEFAULTS,
     ...preset.training,
+    ...(partial.objective === "flow" ? FLOW_DEFAULTS : {}),
     ...defined,
     classConditional: preset.classConditional,
     preset: preset.name,
@@ -285,9 +309,38 @@ export function resolveTrainConfig(
  * end (the sample grid): the sampler cannot take more steps than the training schedule has timesteps.
  */
 export function checkTrainConfigRelations(config: TrainConfig, source = "config"): void {
+  checkObjectiveFields(config, source);
   if (config.samplerSteps > config.numTrainTimesteps) {
     throw new ConfigFieldError(
       `${source}: field "samplerSteps" is ${config.samplerSteps} but "numTrainTimesteps" is ${config.numTrainTimesteps}; expected samplerSteps <= numTrainTimesteps (a sampler cannot take more steps than the schedule has timesteps)`,
     );
+  }
+}
+
+/**
+ * What the flow objective changes in the defaults: no SNR weighting (the VP SNR means nothing on the
+ * flow path) and the flow-matching Euler sampler for the run's sample grids.
+ */
+const FLOW_DEFAULTS: Partial<TrainConfig> = { weighting: "none", sampler: "flow_match_euler" };
+
+/** Fields that one objective does not use must keep their defaults (a set value would be ignored). */
+function checkObjectiveFields(config: TrainConfig, source: string): void {
+  const unused = (key: keyof TrainConfig, why: string) => {
+    const def = (config.objective === "flow" ? { ...TRAIN_DEFAULTS, ...FLOW_DEFAULTS } : TRAIN_DEFAULTS)[
+      key as keyof typeof TRAIN_DEFAULTS
+    ];
+    if (JSON.stringify(config[key]) !== JSON.stringify(def)) {
+      throw new ConfigFieldError(
+        `${source}: field "${key}" is ${JSON.stringify(config[key])} but "objective" is ${JSON.stringify(config.objective)}; ${why}`,
+      );
+    }
+  };
+  if (config.objective === "flow") {
+    unused("predictionType", "a flow model predicts the velocity eps - x0; drop predictionType");
+    unused("weighting", 'the SNR weightings are for VP diffusion; expected "none" (or drop it)');
+  } else {
+    for (const key of ["flowT", "flowLogitMean", "flowLogitStd"] as const) {
+      unused(key, 'it applies only to "objective": "flow"');
+    }
   }
 }

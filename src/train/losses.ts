@@ -58,7 +58,7 @@ export interface LossBatch {
   x0: T.Tensor;
   /** eps [B, ...]. */
   noise: T.Tensor;
-  /** Integer timesteps t [B] (int32). */
+  /** The network's timestep input [B]: int32 t (diffusion) or float32 1000 t (flow matching). */
   timesteps: T.Tensor;
   /** sqrt(abar_t) per example, [B] (host float64 -> float32). */
   alpha: T.Tensor;
@@ -108,10 +108,28 @@ function target(
   return T.sub(T.mul(alpha, eps), T.mul(sigma, x0)); // v = alpha eps - sigma x0
 }
 
+/** A regression target from (x0, eps', alpha, sigma), each broadcast per example. */
+export type TargetFn = (x0: T.Tensor, eps: T.Tensor, alpha: T.Tensor, sigma: T.Tensor) => T.Tensor;
+
 /** The traced loss of `model` on one `LossBatch` (a scalar). */
 export function diffusionLoss<P>(
   model: DenoiserFn<P>,
   cfg: LossConfig,
+): (params: P, batch: LossBatch) => T.Tensor {
+  return interpolantLoss(model, cfg, (x0, eps, alpha, sigma) =>
+    target(cfg.prediction, x0, eps, alpha, sigma),
+  );
+}
+
+/**
+ * The loss of any linear interpolant x_t = alpha x0 + sigma eps' (the VP diffusion of DDPM eq. 4, or
+ * rectified flow's alpha = 1 - t, sigma = t) regressed on `targetOf` (see the file comment; the
+ * prediction type of `cfg` is not used here, `targetOf` decides).
+ */
+export function interpolantLoss<P>(
+  model: DenoiserFn<P>,
+  cfg: LossConfig,
+  targetOf: TargetFn,
 ): (params: P, batch: LossBatch) => T.Tensor {
   return (params, b) => {
     const alpha = perExample(b.alpha, b.x0);
@@ -130,7 +148,7 @@ export function diffusionLoss<P>(
     }
     const options = b.dropout ? { dropoutMask: maskLookup(b.dropout) } : undefined;
     const out = model(params, xt, b.timesteps, labels, options);
-    const d = T.sub(out, target(cfg.prediction, b.x0, eps, alpha, sigma));
+    const d = T.sub(out, targetOf(b.x0, eps, alpha, sigma));
     const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
     const perItem = T.mean(penalty(d, cfg.loss, cfg.huberC ?? 0.1, cfg.huberDelta ?? 1), axes);
     return T.mean(T.mul(perItem, b.weight));

@@ -4,7 +4,8 @@
  *
  *   for each optimizer step s:
  *     lr_s = schedule(s)                                        cosine with warm-up, or constant
- *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop,
+ *     k micro-batches: batch from the loader, key from the RNG stream -> noise, t, offset, drop
+ *                      (the objective's draw: VP diffusion, losses.ts, or flow matching, flow-loss.ts),
  *                      dropout masks (host; dropout-masks.ts)
  *     (params, Adam state, EMA) <- compiled step(..., batch(es), lr_s)      grad -> clip -> AdamW -> EMA
  *     if the step's loss or gradient norm is not finite: keep the old (params, Adam state, EMA)
@@ -16,11 +17,12 @@ import { DataLoader, type LoaderPosition } from "../data/loader.js";
 import type { Dataset } from "../data/types.js";
 import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
-import { foldIn, makeKey, RngStream, type RngStreamState } from "../random/index.js";
+import { foldIn, type Key, makeKey, RngStream, type RngStreamState } from "../random/index.js";
 import * as T from "../tensor/index.js";
 import type { TrainConfig } from "./config.js";
 import { type DropoutSite, drawDropoutMasks, dropoutSites } from "./dropout-masks.js";
 import { type EmaSchedule, type EmaState, initEma } from "./ema.js";
+import { drawFlowInputs, type FlowTimeConfig, flowMatchingLoss, flowSchedulerConfig } from "./flow-loss.js";
 import {
   diffusionLoss,
   drawLossInputs,
@@ -69,11 +71,18 @@ const DROPOUT_KEY_DOMAIN = 0x64726f70;
 const VALID_KEY_DOMAIN = 0x76616c2;
 
 /**
- * The diffusers scheduler config (DDPMScheduler) of a run: the noise schedule and prediction type.
+ * The diffusers scheduler config (DDPMScheduler) of a run: the noise schedule and prediction type; a
+ * flow-matching run's is a FlowMatchEulerDiscreteScheduler (flow-loss.ts).
  * `clipSample`: clamp x0-hat to [-1, 1] while sampling (right for images in [-1, 1], wrong for
  * vectors, which may lie anywhere).
  */
 export function schedulerConfigFor(config: TrainConfig, clipSample = true): Record<string, unknown> {
+  if (config.objective === "flow") return flowSchedulerConfig(config.numTrainTimesteps);
+  return vpSchedulerConfig(config, clipSample);
+}
+
+/** The DDPMScheduler config of a diffusion run (also the VP tables' source). */
+function vpSchedulerConfig(config: TrainConfig, clipSample: boolean): Record<string, unknown> {
   return {
     _class_name: "DDPMScheduler",
     _diffusers_version: "0.30.3",
@@ -161,7 +170,7 @@ export class Trainer {
     this.valid = options.valid;
     this.conditional = options.nullClass !== null;
     this.lossConfig = lossConfigFor(config, options.nullClass);
-    this.tables = lossTables(schedulerConfigFor(config), this.lossConfig);
+    this.tables = lossTables(vpSchedulerConfig(config, true), this.lossConfig);
     this.lrAt = lrSchedule(
       validateLrSchedule(
         config.lrSchedule === "cosine"
@@ -178,7 +187,10 @@ export class Trainer {
     this.state = state;
     this.loader = new DataLoader(options.train, { seed: config.seed, position: state.loader });
     this.rng = RngStream.fromState(state.rng);
-    const lossFn = diffusionLoss(denoiser.forward, this.lossConfig);
+    const lossFn = (config.objective === "flow" ? flowMatchingLoss : diffusionLoss)(
+      denoiser.forward,
+      this.lossConfig,
+    );
     this.trainStep = makeTrainStep(lossFn, {
       optimizer: {
         betas: [config.adamBeta1, config.adamBeta2],
@@ -218,10 +230,28 @@ export class Trainer {
     const b = this.loader.next(this.config.batchSize);
     const labels = this.conditional ? b.labels : undefined;
     const key = this.rng.next();
-    const batch = drawLossInputs(key, b.x, b.shape, this.tables, this.lossConfig, labels);
+    const batch = this.drawInputs(key, b.x, b.shape, this.lossConfig, labels);
     const sites = this.dropoutSitesFor(b.shape);
     if (sites.length > 0) batch.dropout = drawDropoutMasks(foldIn(key, DROPOUT_KEY_DOMAIN), sites);
     return batch;
+  }
+
+  /** The objective's random inputs of one batch (losses.ts for diffusion, flow-loss.ts for flow). */
+  private drawInputs(
+    key: Key,
+    x: Float32Array,
+    shape: readonly number[],
+    cfg: LossConfig,
+    labels: Int32Array | undefined,
+  ): LossBatch {
+    const c = this.config;
+    if (c.objective !== "flow") return drawLossInputs(key, x, shape, this.tables, cfg, labels);
+    const times: FlowTimeConfig = {
+      distribution: c.flowT,
+      logitMean: c.flowLogitMean,
+      logitStd: c.flowLogitStd,
+    };
+    return drawFlowInputs(key, x, shape, times, c.numTrainTimesteps, cfg, labels);
   }
 
   /** The model's dropout layers at a batch shape (traced once per shape). */
@@ -283,7 +313,7 @@ export class Trainer {
     let count = 0;
     for (const b of loader.batches(batchSize)) {
       const labels = this.conditional ? b.labels : undefined;
-      const batch = drawLossInputs(foldIn(base, count), b.x, b.shape, this.tables, cfg, labels);
+      const batch = this.drawInputs(foldIn(base, count), b.x, b.shape, cfg, labels);
       total += (await this.compiledLoss(this.state.ema.params, batch)).item();
       count++;
     }
