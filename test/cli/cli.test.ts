@@ -7,30 +7,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { trainSettings } from "../../src/cli/train.js";
 import { readSafetensorsFile } from "../../src/io/files.js";
 import { decodePng } from "../../src/io/png.js";
 import { SAMPLER_NAMES } from "../../src/pipelines/samplers.js";
+import { captureStdio } from "./capture.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  const capture = (into: string[]) => (s: unknown) => {
-    into.push(String(s));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
-  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureStdio();
 const stderr = () => err.join("");
 
 describe("usage errors exit with 2 and a named error, without a stack trace", () => {

@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { readSafetensorsFile, writeSafetensorsFile } from "../../src/io/files.js";
 import { decodePng, encodePng } from "../../src/io/png.js";
@@ -10,25 +10,13 @@ import { tensorToFloat32 } from "../../src/io/safetensors_convert.js";
 import { denoiserFromConfig } from "../../src/models/denoiser.js";
 import { saveModelFolder } from "../../src/pipelines/model-folder-node.js";
 import { makeKey } from "../../src/random/index.js";
+import { captureStdio } from "./capture.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-edit-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const p = (name: string) => path.join(root, name);
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  const capture = (into: string[]) => (s: unknown) => {
-    into.push(String(s));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
-  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
-  vi.spyOn(console, "warn").mockImplementation((m: unknown) => void err.push(String(m)));
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureStdio({ warn: true });
 
 const UNET = {
   _class_name: "UNet2DModel",

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { formatSweep, scalesOf, sweepPlot, sweptFlag } from "../../src/cli/eval-sweep.js";
 import { main } from "../../src/cli/main.js";
 import { decodePng } from "../../src/io/png.js";
@@ -13,25 +13,14 @@ import { saveClassifierFolder } from "../../src/pipelines/classifier-folder-node
 import { saveModelFolder } from "../../src/pipelines/model-folder-node.js";
 import { makeKey } from "../../src/random/index.js";
 import { setDefaultRuntime } from "../../src/tensor/index.js";
+import { captureStdio } from "./capture.js";
 
 setDefaultRuntime(nodeOrt);
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-eval-sweep-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  const capture = (into: string[]) => (s: unknown) => {
-    into.push(String(s));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
-  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureStdio();
 
 describe("sweep parsing and output", () => {
   it("reads comma lists, refuses non-numbers and two sweeps at once", () => {

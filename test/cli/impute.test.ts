@@ -6,30 +6,19 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { csvCells } from "../../src/data/table.js";
 import { encodeRows } from "../../src/data/table-schema.js";
 import { imputeEncoded } from "../../src/pipelines/impute.js";
 import { loadPipeline } from "../../src/pipelines/pipeline-node.js";
 import { makeKey, normal } from "../../src/random/index.js";
+import { captureStdio } from "./capture.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-impute-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  const capture = (into: string[]) => (s: unknown) => {
-    into.push(String(s));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
-  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureStdio();
 const stderr = () => err.join("");
 
 /** Two clusters: x near -2 with kind "a", x near +2 with kind "b"; y = 3 x + noise. */

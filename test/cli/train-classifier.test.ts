@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { readSafetensorsFile } from "../../src/io/files.js";
 import { denoiserFromConfig } from "../../src/models/denoiser.js";
@@ -14,25 +14,14 @@ import { saveModelFolder } from "../../src/pipelines/model-folder-node.js";
 import { makeKey } from "../../src/random/index.js";
 import { setDefaultRuntime } from "../../src/tensor/index.js";
 import { runClassifierTraining } from "../../src/train/classifier-run-node.js";
+import { captureStdio } from "./capture.js";
 
 setDefaultRuntime(nodeOrt);
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-train-classifier-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  const capture = (into: string[]) => (s: unknown) => {
-    into.push(String(s));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
-  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureStdio();
 
 const TINY = {
   block_out_channels: [8, 8],

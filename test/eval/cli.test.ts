@@ -2,28 +2,17 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { type ImageDataset, loadDataset } from "../../src/data/index.js";
 import { writeSafetensorsFile } from "../../src/io/files.js";
 import type { StTensor } from "../../src/io/safetensors.js";
+import { captureStdio } from "../cli/capture.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-eval-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  const capture = (into: string[]) => (s: unknown) => {
-    into.push(String(s));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
-  vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureStdio();
 
 async function samplesFile(name: string, tensors: Record<string, StTensor>): Promise<string> {
   const file = path.join(root, name);
