@@ -11,9 +11,14 @@
  *             `diffuse eval --samples OUT/uncond.safetensors` reports how often the project's
  *             classifier agrees with the sampled label.
  *
+ *   eps       diagnostic (`--only eps`): the noise-prediction MSE on the digit channel and on the label
+ *             channels of 64 test pairs at t = 50, 250, 500, 750 (fixed noise), for the saved (EMA)
+ *             weights and, where the folder holds a training checkpoint, the raw weights. Also runs
+ *             on a 1-channel model (digit channel only), for comparison.
+ *
  *   npx tsx scripts/joint-mnist.ts --model DIR --out DIR [--n 500] [--steps 30] [--sampler ddpm]
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { jointImages, splitJointImages } from "../src/data/joint-image.js";
@@ -22,9 +27,12 @@ import { replacement } from "../src/diffusion/constraints/replace.js";
 import { makeDir } from "../src/io/dirs.js";
 import { writeSafetensorsFile } from "../src/io/files.js";
 import { nodeOrt } from "../src/onnx/node.js";
-import { cyclicLabels, generate } from "../src/pipelines/generate.js";
+import { compiledForward, cyclicLabels, generate } from "../src/pipelines/generate.js";
 import { loadModelFolder } from "../src/pipelines/model-folder-node.js";
+import { makeKey, normal } from "../src/random/index.js";
 import * as T from "../src/tensor/index.js";
+import { checkpointPath, loadCheckpoint } from "../src/train/checkpoint-node.js";
+import { lossTables } from "../src/train/losses.js";
 
 const { values } = parseArgs({
   options: {
@@ -121,5 +129,41 @@ if (only.includes("uncond")) {
   console.log(
     `p(x,y): ${n} pairs in ${file} (sampled label counts ${counts.join(" ")}; ${r.seconds.toFixed(0)} s); run diffuse eval --samples ${file}`,
   );
+}
+if (only.includes("eps")) {
+  const m = 64;
+  const test = loadMnist({ split: "test", limit: m });
+  const x0 = K > 0 ? jointImages(test.images, test.labels!, [1, h, w], K) : test.images;
+  const tables = lossTables(model.schedulerConfig!, { loss: "l2", weighting: "none", prediction: "epsilon" });
+  const eps = normal(makeKey(7), x0.length);
+  const weights: Record<string, typeof model.params> = { ema: model.params };
+  if (existsSync(checkpointPath(values.model))) {
+    weights.raw = (await loadCheckpoint(values.model)).state.params;
+  }
+  const rows: Record<string, unknown>[] = [];
+  const forward = compiledForward(model.denoiser, threads);
+  for (const [which, params] of Object.entries(weights)) {
+    for (const t of [50, 250, 500, 750]) {
+      const a = tables.alpha[t]!;
+      const s = tables.sigma[t]!;
+      const xt = x0.map((v, i) => a * v + s * eps[i]!);
+      const out = (
+        await forward(params, T.tensor(xt, [m, ck, h, w]), T.tensor(new Int32Array(m).fill(t), [m], "int32"))
+      ).values();
+      const sq = [0, 0];
+      const hw = h * w;
+      for (let i = 0; i < out.length; i++)
+        sq[Math.floor(i / hw) % ck === 0 ? 0 : 1]! += (out[i]! - eps[i]!) ** 2;
+      const row = {
+        weights: which,
+        t,
+        digit: sq[0]! / (m * hw),
+        ...(K > 0 ? { labels: sq[1]! / (m * K * hw) } : {}),
+      };
+      rows.push(row);
+      console.log(`eps MSE ${JSON.stringify(row)}`);
+    }
+  }
+  report.eps = rows;
 }
 writeFileSync(path.join(values.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
