@@ -127,6 +127,12 @@ export const TRAIN_COMMAND: Command = {
     },
     { name: "snr-gamma", kind: "number", value: "G", help: "gamma of min-SNR weighting (default 5)" },
     { name: "offset-noise", kind: "number", value: "S", help: "offset-noise strength (default 0)" },
+    {
+      name: "channel-weights",
+      kind: "list",
+      value: "W,W,...",
+      help: "per-channel loss weights of images, one per channel (default: uniform)",
+    },
     { name: "steps", kind: "posint", value: "N", help: "optimizer steps" },
     { name: "batch-size", kind: "posint", value: "B", help: "examples per micro-batch" },
     { name: "grad-accum", kind: "posint", value: "K", help: "micro-batches per optimizer step (default 1)" },
@@ -235,6 +241,12 @@ export async function trainSettings(
     checkTrainConfigFields(fromFile, `config file ${file}`);
   }
   const merged = { ...fromFile, ...flags } as Partial<TrainConfig>;
+  if (Array.isArray(flags.channelWeights)) {
+    // "1,0.1" -> [1, 0.1]; a non-number stays as typed, so the field check below names it.
+    merged.channelWeights = flags.channelWeights.map((w) =>
+      /^[0-9.eE+-]+$/.test(w) ? Number(w) : w,
+    ) as number[];
+  }
   // Without a dataset: the built-in default run, unless --resume continues a run in --out (its
   // checkpoint holds the settings; the defaults would contradict them).
   const resuming =

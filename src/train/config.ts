@@ -50,6 +50,8 @@ export interface TrainConfig {
   snrGamma: number;
   /** Offset-noise strength (0 = off). */
   offsetNoise: number;
+  /** Per-channel loss weights of image data (one per channel; losses.ts); [] = uniform. */
+  channelWeights: number[];
   steps: number;
   batchSize: number;
   /** Micro-batches per optimizer step (each of `batchSize` examples). */
@@ -127,6 +129,7 @@ export const TRAIN_DEFAULTS: Omit<
   weighting: "min-snr",
   snrGamma: 5,
   offsetNoise: 0,
+  channelWeights: [],
   gradAccum: 1,
   weightDecay: 0.01,
   adamBeta1: 0.9,
@@ -160,6 +163,7 @@ type Kind =
   | "posnumber"
   | "prob"
   | "object"
+  | "numbers"
   | readonly string[];
 
 const FIELDS: Record<keyof TrainConfig, Kind> = {
@@ -182,6 +186,7 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   weighting: WEIGHTINGS,
   snrGamma: "number",
   offsetNoise: "number",
+  channelWeights: "numbers",
   steps: "posint",
   batchSize: "posint",
   gradAccum: "posint",
@@ -226,6 +231,7 @@ function expected(kind: Kind): string {
     posnumber: "a finite number > 0",
     prob: "a number in [0, 1]",
     object: "a JSON object",
+    numbers: "a list of finite numbers >= 0",
   }[kind as string]!;
 }
 
@@ -248,6 +254,8 @@ function valid(kind: Kind, v: unknown): boolean {
       return typeof v === "number" && Number.isFinite(v) && v > 0;
     case "prob":
       return typeof v === "number" && v >= 0 && v <= 1;
+    case "numbers":
+      return Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
     default:
       return typeof v === "object" && v !== null && !Array.isArray(v);
   }

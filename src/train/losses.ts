@@ -12,6 +12,11 @@
  *   y_i    = null class where drop_i, else label_i          label dropout (Ho & Salimans 2022, Alg. 1)
  *   L      = mean_i w_i * mean_j rho(model(x_t, t, y)_ij - target_ij)
  *
+ * With per-channel weights c_k (images [B, C, ...], `channelWeights`) the inner mean becomes
+ * sum_k c_k mean_{j in channel k} rho(...) / sum_k c_k, so a channel group's share of the objective
+ * is set by its weights, not by how many channels it has (joint (image, label) data carry a 1-channel
+ * digit beside 10 label channels: data/joint-image.ts). Equal weights give the plain mean.
+ *
  * rho: l2 = d^2, l1 = |d|, huber = the pseudo-Huber 2c (sqrt(d^2 + c^2) - c) of diffusers' training
  * scripts (`--loss_type huber`, `--huber_c`), torch-huber = torch's `F.huber_loss(delta)` (the seed
  * tutorial's "huber"): d^2 / 2 where |d| < delta, else delta (|d| - delta / 2) (Huber 1964). The two
@@ -50,6 +55,8 @@ export interface LossConfig {
   labelDropout?: number;
   /** Index of the null class (= numClasses) of a class-conditional model. */
   nullClass?: number;
+  /** Per-channel loss weights (length C of [B, C, ...] examples; >= 0, not all 0); absent: uniform. */
+  channelWeights?: readonly number[];
 }
 
 /** One batch of loss inputs; every leaf is a tensor so the tree is the compiled step's input. */
@@ -110,6 +117,34 @@ function target(
 
 /** A regression target from (x0, eps', alpha, sigma), each broadcast per example. */
 export type TargetFn = (x0: T.Tensor, eps: T.Tensor, alpha: T.Tensor, sigma: T.Tensor) => T.Tensor;
+/**
+ * The weights c_k scaled to mean 1 (c_k C / sum c), shaped [1, C, 1, ...] to broadcast over `like`
+ * ([B, C, ...]): the mean over all entries of the scaled penalty is then sum_k c_k mean_k / sum_k c_k.
+ */
+export function channelScale(weights: readonly number[], like: T.Tensor): T.Tensor {
+  checkChannelWeights(weights, like.shape[1] ?? 0, "channelWeights");
+  const total = weights.reduce((a, b) => a + b, 0);
+  const c = weights.length;
+  const shape = [1, c, ...new Array<number>(Math.max(0, like.rank - 2)).fill(1)];
+  return T.tensor(
+    Float32Array.from(weights, (v) => (v * c) / total),
+    shape,
+  );
+}
+
+/** Throws unless `weights` has one finite weight >= 0 per channel and a positive sum. */
+export function checkChannelWeights(weights: readonly number[], channels: number, field: string): void {
+  if (weights.length !== channels) {
+    throw new Error(
+      `${field}: ${weights.length} weights (${JSON.stringify(weights)}) but the data have ${channels} channels; expected one weight per channel`,
+    );
+  }
+  if (!weights.every((v) => Number.isFinite(v) && v >= 0) || !weights.some((v) => v > 0)) {
+    throw new Error(
+      `${field}: ${JSON.stringify(weights)}; expected finite weights >= 0, at least one of them > 0`,
+    );
+  }
+}
 
 /** The traced loss of `model` on one `LossBatch` (a scalar). */
 export function diffusionLoss<P>(
@@ -150,7 +185,10 @@ export function interpolantLoss<P>(
     const out = model(params, xt, b.timesteps, labels, options);
     const d = T.sub(out, targetOf(b.x0, eps, alpha, sigma));
     const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
-    const perItem = T.mean(penalty(d, cfg.loss, cfg.huberC ?? 0.1, cfg.huberDelta ?? 1), axes);
+    let rho = penalty(d, cfg.loss, cfg.huberC ?? 0.1, cfg.huberDelta ?? 1);
+    if (cfg.channelWeights && cfg.channelWeights.length > 0)
+      rho = T.mul(rho, channelScale(cfg.channelWeights, d));
+    const perItem = T.mean(rho, axes);
     return T.mean(T.mul(perItem, b.weight));
   };
 }

@@ -48,6 +48,7 @@ import {
 } from "./checkpoint-node.js";
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
+import { checkChannelWeights } from "./losses.js";
 import { denoiserFromSpec, modelSpecFor, presetForData, specConfig } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { checkRunMemory } from "./run-limits.js";
@@ -193,6 +194,17 @@ export async function runTraining(
     presetForData(shape.kind === "image" ? shape : { kind: "vector" }, cond),
   );
   checkSampler(config, data.train.kind === "image");
+  if (config.channelWeights?.length) {
+    if (shape.kind !== "image")
+      throw new ConfigFieldError(
+        `config: field "channelWeights" is for image data; ${config.dataset} holds vectors`,
+      );
+    checkChannelWeights(
+      config.channelWeights,
+      shape.shape[0]!,
+      `config: field "channelWeights" (${config.dataset})`,
+    );
+  }
   const meta = resumeFrom ? await readCheckpointMeta(out) : null;
   const spec = meta ? null : modelSpecFor(preset, shape, data.numClasses, config.model);
   const limit = options.maxMemory ?? defaultMemoryLimit();

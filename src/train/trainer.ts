@@ -114,6 +114,7 @@ export function lossConfigFor(config: TrainConfig, nullClass: number | null): Lo
     snrGamma: config.snrGamma,
     prediction: config.predictionType,
     offsetNoise: config.offsetNoise,
+    ...(config.channelWeights?.length ? { channelWeights: config.channelWeights } : {}),
     labelDropout: nullClass === null ? 0 : config.labelDropout,
     ...(nullClass === null ? {} : { nullClass }),
   };
