@@ -8,7 +8,13 @@
 export { jointImages, splitJointImages } from "./data/joint-image.js";
 // Joint diffusion (tutorial 8.3): mixed tables and (image, label) pairs in one model.
 export * as table from "./data/table-schema.js";
-export { alphaBarAtTimestep, classifierGuided, guidedEps } from "./diffusion/classifier-guidance.js";
+export {
+  alphaBarAtTimestep,
+  type ClassifierGuidanceOptions,
+  classifierGuided,
+  guidedEps,
+  type LogProbGradient,
+} from "./diffusion/classifier-guidance.js";
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
@@ -23,7 +29,13 @@ export {
   sampleFlowHeun,
   type VelocityFn,
 } from "./diffusion/samplers/flow.js";
-export { imputeKnn, imputeMeanMode, scoreImputation } from "./eval/impute-baselines.js";
+export {
+  type ImputeScore,
+  imputeKnn,
+  imputeMeanMode,
+  type MaskedRows,
+  scoreImputation,
+} from "./eval/impute-baselines.js";
 export * as metrics from "./eval/metrics.js";
 export { InputError, type InputErrorWhere, InputFileError } from "./io/input-error.js";
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
@@ -31,9 +43,16 @@ export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from
 export * as models from "./models/index.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
+export type { NoiseClassifierConfig } from "./models/noise-classifier-config.js";
 export * as nn from "./nn/index.js";
 export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
-export type { DecodeOptions, EditOptions, InterpolateOptions, InvertOptions } from "./pipelines/edit.js";
+export type {
+  DecodeOptions,
+  EditOptions,
+  InterpolateOptions,
+  InversionMethod,
+  InvertOptions,
+} from "./pipelines/edit.js";
 export {
   EXPORT_FILES,
   EXPORT_NAMES,
@@ -70,10 +89,12 @@ export { compile, grad, setDefaultRuntime, Tensor, valueAndGrad } from "./tensor
 export {
   type ConsistencyBatch,
   type ConsistencyConfig,
+  type ConsistencyTables,
   consistencyDistillationLoss,
   consistencyFunction,
   consistencyTables,
   drawConsistencyInputs,
+  type GridPoint,
 } from "./train/consistency-loss.js";
 export {
   type ConsistencyTrainingBatch,
@@ -82,7 +103,13 @@ export {
   ictScales,
   lognormalPairWeights,
 } from "./train/consistency-training.js";
-export { drawFlowInputs, drawFlowTimes, flowMatchingLoss, flowSchedulerConfig } from "./train/flow-loss.js";
+export {
+  drawFlowInputs,
+  drawFlowTimes,
+  type FlowTimeConfig,
+  flowMatchingLoss,
+  flowSchedulerConfig,
+} from "./train/flow-loss.js";
 // Training: the objective (DDPM L_simple and its weightings) and the compiled step.
 export {
   diffusionLoss,

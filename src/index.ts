@@ -23,11 +23,20 @@ export * as io from "./io/files.js";
 export { decodePng, encodePng } from "./io/png.js";
 export type { PretrainedModel } from "./models/pretrained-node.js";
 export { loadPretrained, loadPretrainedAs, savePretrained } from "./models/pretrained-node.js";
-export { loadClassifierFolder, saveClassifierFolder } from "./pipelines/classifier-folder-node.js";
+export {
+  type ClassifierExpectation,
+  type LoadedClassifier,
+  loadClassifierFolder,
+  saveClassifierFolder,
+} from "./pipelines/classifier-folder-node.js";
 export { exportModelFolder, MANIFEST_FILE } from "./pipelines/export-node.js";
 export type { LoadedModel, LoadLimits } from "./pipelines/model-folder-node.js";
 export { loadModelFolder, saveModelFolder } from "./pipelines/model-folder-node.js";
 export { loadPipeline } from "./pipelines/pipeline-node.js";
-export { runClassifierTraining } from "./train/classifier-run-node.js";
+export {
+  type ClassifierRunConfig,
+  type ClassifierRunResult,
+  runClassifierTraining,
+} from "./train/classifier-run-node.js";
 export type { RunOptions, RunResult } from "./train/run-node.js";
 export { runTraining } from "./train/run-node.js";

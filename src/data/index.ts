@@ -8,7 +8,15 @@ export { FASHION_MNIST_DIR, loadFashionMnist, loadMnist, type Split } from "./mn
 export { identityNormalization, standardize, unnormalize } from "./normalize.js";
 export { checkerboard, gaussians, moons, swissroll } from "./points.js";
 export { DATASET_NAMES, type LoadOptions, loadDataset } from "./registry.js";
-export { csvCells, formatCsv, loadTable, readCsvCells, tableDataset } from "./table.js";
+export {
+  type CsvCells,
+  csvCells,
+  formatCsv,
+  loadTable,
+  readCsvCells,
+  type TableOptions,
+  tableDataset,
+} from "./table.js";
 export { loadTwemoji } from "./twemoji.js";
 export type { Dataset, ImageDataset, Normalization, VectorDataset } from "./types.js";
 export { datasetSize } from "./types.js";

@@ -124,7 +124,7 @@ export function inferSchema(
 export interface EncodedRows {
   /** [N, D] row-major; missing entries are 0. */
   readonly data: Float32Array;
-  /** [N, D]: 1 where the entry is known (its cell was present), 0 where it is to be filled. */
+  /** Shape [N, D]; 1 where the entry is known (its cell was present), 0 where it is to be filled. */
   readonly known: Float32Array;
   readonly dim: number;
 }

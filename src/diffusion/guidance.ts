@@ -29,7 +29,7 @@ export interface GuidanceSettings {
   scale: number;
   /** phi of guidance rescale in [0, 1] (default 0: none). */
   rescale?: number;
-  /** [lo, hi]: guide only where lo <= t <= hi (model timesteps); absent: at every step. */
+  /** The interval (lo, hi): guide only where lo <= t <= hi (model timesteps); absent: at every step. */
   interval?: readonly [number, number];
 }
 
