@@ -20,7 +20,7 @@ import type { EmaSchedule } from "./ema.js";
 import { drawLossInputs, type LossBatch, type LossTables } from "./losses.js";
 import { lrSchedule, validateLrSchedule } from "./optim/lr-schedule.js";
 import { makeTrainStep } from "./step.js";
-import type { StepRecord, TrainState } from "./trainer.js";
+import { applyStepResult, type StepRecord, type TrainState } from "./trainer.js";
 
 /** Settings of the loop (a subset of the run config). */
 export interface ClassifierLoopConfig {
@@ -105,20 +105,9 @@ export class ClassifierTrainer {
       b.labels,
     );
     const out = await this.compiledStep(s.params, s.optState, s.ema, batch, T.scalar(lrValue));
-    const loss = out.loss.item();
-    const gradNorm = out.gradNorm.item();
-    const skipped = !(Number.isFinite(loss) && Number.isFinite(gradNorm));
-    this.state = skipped
-      ? { ...s, step: s.step + 1 }
-      : { ...s, step: s.step + 1, params: out.params, optState: out.optState, ema: out.ema };
-    return {
-      step: this.state.step,
-      loss,
-      lr: lrValue,
-      gradNorm,
-      epoch: this.loader.position().epoch,
-      skipped,
-    };
+    const r = applyStepResult(s, out, lrValue, this.loader.position().epoch);
+    this.state = r.state;
+    return r.record;
   }
 
   /**

@@ -281,22 +281,9 @@ export class Trainer {
       }
       out = await this.compiledApply(s.params, s.optState, s.ema, acc, lr);
     }
-    const loss = out.loss.item();
-    const gradNorm = out.gradNorm.item();
-    // The compiled step returns new tensors (inputs are never written), so discarding a bad update
-    // costs nothing: the previous state is still intact.
-    const skipped = !(Number.isFinite(loss) && Number.isFinite(gradNorm));
-    this.state = skipped
-      ? { ...s, step: s.step + 1 }
-      : { ...s, step: s.step + 1, params: out.params, optState: out.optState, ema: out.ema };
-    return {
-      step: this.state.step,
-      loss,
-      lr: lrValue,
-      gradNorm,
-      epoch: this.loader.position().epoch,
-      skipped,
-    };
+    const r = applyStepResult(s, out, lrValue, this.loader.position().epoch);
+    this.state = r.state;
+    return r.record;
   }
 
   /**
@@ -320,4 +307,31 @@ export class Trainer {
     }
     return total / count;
   }
+}
+
+/**
+ * The state after one compiled step's output `out` on state `s`, and its log record. A step whose
+ * loss or gradient norm is NaN/Inf keeps the previous parameters, optimizer state and EMA (the
+ * compiled step returns new tensors and never writes its inputs, so discarding the update costs
+ * nothing) and is marked `skipped`; the step counter moves on either way.
+ */
+export function applyStepResult(
+  s: TrainState,
+  out: {
+    params: Params;
+    optState: TrainState["optState"];
+    ema: TrainState["ema"];
+    loss: T.Tensor;
+    gradNorm: T.Tensor;
+  },
+  lr: number,
+  epoch: number,
+): { state: TrainState; record: StepRecord } {
+  const loss = out.loss.item();
+  const gradNorm = out.gradNorm.item();
+  const skipped = !(Number.isFinite(loss) && Number.isFinite(gradNorm));
+  const state = skipped
+    ? { ...s, step: s.step + 1 }
+    : { ...s, step: s.step + 1, params: out.params, optState: out.optState, ema: out.ema };
+  return { state, record: { step: state.step, loss, lr, gradNorm, epoch, skipped } };
 }
