@@ -1,21 +1,33 @@
 /**
- * `npm run bench`: the UNet2D training step (forward, MSE on an epsilon target, backward, AdamW; one
- * compiled ONNX graph) and one forward pass (a sampling step), for each config of the shared benchmark
- * (../shared/bench/configs), next to the PyTorch baseline (../shared/bench/torch_bench.py, run in the same
- * invocation when Debian's python3-torch is installed). Prints one JSON line per config.
+ * `npm run bench`: per config of the shared benchmark (../shared/bench/configs) and the default
+ * preset's network, the UNet2D training step (forward, MSE on an epsilon target, backward, AdamW; one
+ * compiled ONNX graph) and one forward pass (a sampling step), next to the PyTorch baseline
+ * (../shared/bench/torch_bench.py, same invocation, when Debian's python3-torch is installed).
  *
- *   npm run bench -- [--threads 2] [--batch 16] [--iters 5] [--warmup 2] [--no-torch] [configs...]
+ * First line: the machine (CPU model, family and vector extensions) and its sgemm rate measured now,
+ * through ONNX Runtime and through PyTorch. Then one JSON line per config with the step's FLOPs (the
+ * contractions of the traced graph, 2 per multiply-accumulate: src/tensor/flops.ts), the achieved
+ * GFLOP/s and their fraction of the machine's best sgemm rate, and the ratio to PyTorch's time. Last,
+ * sampling throughput of the default preset: images per second of one denoiser evaluation at several
+ * batch sizes (the best in bold in the README), ours and PyTorch's.
+ *
+ *   npm run bench -- [--threads 2] [--batch 16] [--iters 5] [--warmup 2] [--no-torch]
+ *       [--sample-batches 16,64,256] [--no-sampling] [configs...]
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { UNet2DModel } from "../src/models/unet2d.js";
+import type { UNet2DConfig } from "../src/models/unet2d-config.js";
 import { nodeOrt } from "../src/onnx/node.js";
 import { makeKey, normal, randint } from "../src/random/index.js";
 import * as T from "../src/tensor/index.js";
 import { initAdamW } from "../src/train/optim/adamw.js";
+import { getPreset, modelSpecFor } from "../src/train/presets.js";
 import { makeTrainStep, NO_EMA } from "../src/train/step.js";
+import { describeCpu, medianMs, ortSgemm, round1, torchRates } from "./machine.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,37 +37,44 @@ const { values, positionals } = parseArgs({
     iters: { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
     "no-torch": { type: "boolean", default: false },
+    "sample-batches": { type: "string", default: "16,64,256" },
+    "no-sampling": { type: "boolean", default: false },
   },
 });
 const threads = Number(values.threads);
 const B = Number(values.batch);
 const iters = Number(values.iters);
 const warmup = Number(values.warmup);
+const useTorch = !values["no-torch"];
 const benchDir = join(import.meta.dirname, "..", "..", "shared", "bench");
+const tmp = mkdtempSync(join(tmpdir(), "diffuse-bench-"));
+
+/** The default preset's network (what `npx diffuse train` trains) as a config file both engines read. */
+const DEFAULT_PRESET = "unet28-cond";
+function presetConfigFile(): string {
+  const spec = modelSpecFor(getPreset(DEFAULT_PRESET), { kind: "image", shape: [1, 28, 28] }, 10);
+  const file = join(tmp, `preset-${DEFAULT_PRESET}.json`);
+  writeFileSync(file, JSON.stringify({ _class_name: "UNet2DModel", ...spec.config }));
+  return file;
+}
+
 const configs =
   positionals.length > 0
     ? positionals
-    : readdirSync(join(benchDir, "configs"))
-        .filter((f) => f.endsWith(".json"))
-        .map((f) => join(benchDir, "configs", f));
+    : [
+        ...readdirSync(join(benchDir, "configs"))
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => join(benchDir, "configs", f)),
+        presetConfigFile(),
+      ];
 
 T.setDefaultRuntime(nodeOrt);
-
-async function median(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return Math.round(ts[Math.floor(ts.length / 2)] * 10) / 10;
-}
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const median = async (fn: () => Promise<unknown>) => round1(await medianMs(fn, iters, warmup));
 
 function torchBaseline(path: string): Record<string, number> | null {
   const script = join(benchDir, "torch_bench.py");
-  if (values["no-torch"] || !existsSync(script) || !existsSync("/usr/bin/python3")) return null;
+  if (!useTorch || !existsSync(script) || !existsSync("/usr/bin/python3")) return null;
   try {
     const out = execFileSync(
       "/usr/bin/python3",
@@ -71,47 +90,125 @@ function torchBaseline(path: string): Record<string, number> | null {
   }
 }
 
+// The machine, and its GEMM rate now (the ceiling the steps below are read against).
+const sizes = [1024, 2048];
+const ortGemm = await ortSgemm(threads, sizes, iters);
+const torchGemm = useTorch
+  ? (torchRates(["sgemm", "--threads", String(threads), "--sizes", sizes.join(","), "--iters", String(iters)])
+      ?.sgemm_gflops as Record<string, number> | undefined)
+  : undefined;
+const sgemm = Math.max(...Object.values(ortGemm), ...Object.values(torchGemm ?? {}));
+console.log(
+  JSON.stringify({
+    cpu: describeCpu(),
+    threads,
+    sgemm_gflops: { ort: ortGemm, torch: torchGemm ?? null },
+    sgemm_best: sgemm,
+  }),
+);
+
+/** A random batch for `cfg` of `n` examples. */
+function makeBatch(cfg: UNet2DConfig, n: number) {
+  const [C, S] = [cfg.in_channels, cfg.sample_size as number];
+  const x = T.tensor(normal(makeKey(0), n * C * S * S), [n, C, S, S]);
+  const target = T.tensor(normal(makeKey(1), n * C * S * S), [n, C, S, S]);
+  const t = T.tensor(randint(makeKey(2), n, 0, 1000), [n], "int32");
+  const labels = cfg.num_class_embeds
+    ? T.tensor(randint(makeKey(3), n, 0, cfg.num_class_embeds), [n], "int32")
+    : undefined;
+  return { x, t, target, labels };
+}
+type Batch = ReturnType<typeof makeBatch>;
+
 for (const path of configs) {
   const cfg = JSON.parse(readFileSync(path, "utf8"));
   const model = new UNet2DModel(cfg, { seed: 0 });
   const params = model.parameters();
-  const [C, S] = [cfg.in_channels, cfg.sample_size];
-  const keys = makeKey(0);
-  const x = T.tensor(normal(keys, B * C * S * S), [B, C, S, S]);
-  const target = T.tensor(normal(makeKey(1), B * C * S * S), [B, C, S, S]);
-  const t = T.tensor(randint(makeKey(2), B, 0, 1000), [B], "int32");
-  const labels = cfg.num_class_embeds
-    ? T.tensor(randint(makeKey(3), B, 0, cfg.num_class_embeds), [B], "int32")
-    : undefined;
-  type Batch = { x: T.Tensor; t: T.Tensor; target: T.Tensor; labels?: T.Tensor };
-  const batch: Batch = labels ? { x, t, target, labels } : { x, t, target };
-
+  const batch = makeBatch(model.config, B);
   const loss = (p: typeof params, b: Batch) =>
     T.mean(T.square(T.sub(model.forward(p, b.x, b.t, b.labels), b.target)));
-  const step = T.compile(makeTrainStep(loss, { optimizer: { weightDecay: 1e-2 } }), { threads });
+  const stepFn = makeTrainStep(loss, { optimizer: { weightDecay: 1e-2 } });
+  const step = T.compile(stepFn, { threads });
   let state = { params, opt: initAdamW(params) };
   const lr = T.scalar(1e-4);
   const train = async () => {
     const r = await step(state.params, state.opt, NO_EMA, batch, lr);
     state = { params: r.params, opt: r.optState };
   };
-  const fwd = T.compile((p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels), { threads });
-  const { target: _, ...fwdBatch } = batch;
+  const fwdFn = (p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels);
+  const fwd = T.compile(fwdFn, { threads });
 
+  const trainFlops = T.countFlops(stepFn, [params, initAdamW(params), NO_EMA, batch, lr]).flops;
+  const fwdFlops = T.countFlops(fwdFn, [params, batch]).flops;
+  const trainMs = await median(train);
+  const fwdMs = await median(() => fwd(params, batch));
+  const gflops = (f: number, ms: number) => round1(f / ms / 1e6);
   const res: Record<string, unknown> = {
     config: basename(path),
     batch: B,
     threads,
     params: model.parameterCount(),
-    train_step_ms: await median(train),
-    forward_ms: await median(() => fwd(params, { ...fwdBatch, target })),
+    train_step_ms: trainMs,
+    forward_ms: fwdMs,
+    train_gflop: round2(trainFlops / 1e9),
+    forward_gflop: round2(fwdFlops / 1e9),
+    train_gflops_s: gflops(trainFlops, trainMs),
+    forward_gflops_s: gflops(fwdFlops, fwdMs),
+    train_sgemm_fraction: round2(trainFlops / trainMs / 1e6 / sgemm),
+    forward_sgemm_fraction: round2(fwdFlops / fwdMs / 1e6 / sgemm),
   };
   const torch = torchBaseline(path);
   if (torch) {
     res.torch_train_step_ms = torch.train_step_ms;
     res.torch_forward_ms = torch.forward_ms;
-    res.train_step_ratio = Math.round(((res.train_step_ms as number) / torch.train_step_ms) * 100) / 100;
-    res.forward_ratio = Math.round(((res.forward_ms as number) / torch.forward_ms) * 100) / 100;
+    res.train_step_ratio = round2(trainMs / torch.train_step_ms);
+    res.forward_ratio = round2(fwdMs / torch.forward_ms);
   }
   console.log(JSON.stringify(res));
+}
+
+// Sampling throughput of the default preset: one denoiser evaluation per image per sampling step.
+if (!values["no-sampling"]) {
+  const file = presetConfigFile();
+  const cfg = JSON.parse(readFileSync(file, "utf8"));
+  const model = new UNet2DModel(cfg, { seed: 0 });
+  const params = model.parameters();
+  const fwd = T.compile((p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels), { threads });
+  const batches = values["sample-batches"].split(",").map(Number);
+  const torch = useTorch
+    ? (torchRates([
+        "forward",
+        file,
+        "--threads",
+        String(threads),
+        "--batches",
+        batches.join(","),
+        "--iters",
+        String(iters),
+      ])?.forward_ms as Record<string, number> | undefined)
+    : undefined;
+  const perBatch: Record<string, unknown>[] = [];
+  for (const n of batches) {
+    const batch = makeBatch(model.config, n);
+    const ms = await median(() => fwd(params, batch));
+    const row: Record<string, unknown> = { batch: n, forward_ms: ms, images_per_s: round1((n * 1000) / ms) };
+    const tms = torch?.[n];
+    if (tms)
+      Object.assign(row, {
+        torch_forward_ms: tms,
+        torch_images_per_s: round1((n * 1000) / tms),
+        ratio: round2(ms / tms),
+      });
+    perBatch.push(row);
+  }
+  const best = (k: string) => Math.max(...perBatch.map((r) => (r[k] as number | undefined) ?? 0));
+  console.log(
+    JSON.stringify({
+      sampling: DEFAULT_PRESET,
+      threads,
+      per_batch: perBatch,
+      best_images_per_s: best("images_per_s"),
+      torch_best_images_per_s: torch ? best("torch_images_per_s") : null,
+    }),
+  );
 }

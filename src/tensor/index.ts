@@ -1,6 +1,7 @@
 export * from "./autodiff.js";
 export * from "./compile.js";
 export type { DType, TypedArray } from "./dtype.js";
+export { countFlops, type FlopCount, nodeMacs } from "./flops.js";
 export * from "./ops.js";
 export { rand, randint, randn } from "./random.js";
 export type { Shape } from "./shape.js";
