@@ -20,7 +20,7 @@ export interface QualityConfig {
   description: string;
   /** Training settings on top of the default run. */
   train: Partial<TrainConfig>;
-  /** Guidance scale of the evaluation (default: the CLI's, 3). */
+  /** Guidance scale of the evaluation (default: the CLI's, PIPELINE_DEFAULTS.guidanceScale). */
   guidanceScale?: number;
 }
 
@@ -29,6 +29,11 @@ export const QUALITY_CONFIGS: Record<string, QualityConfig> = {
   baseline: {
     description: "the default run (lr 1e-3, batch 32, EMA 0.999 with warm-up, eps, min-SNR 5)",
     train: {},
+  },
+  "guidance-3": {
+    description: "baseline, evaluated at guidance 3 (the default before)",
+    train: {},
+    guidanceScale: 3,
   },
   "guidance-2": { description: "baseline, evaluated at guidance 2", train: {}, guidanceScale: 2 },
   "guidance-1.5": { description: "baseline, evaluated at guidance 1.5", train: {}, guidanceScale: 1.5 },

@@ -9,7 +9,7 @@
  *
  * --config NAME trains a named lever configuration (quality-configs.ts: the README's default run with
  * one change) for --minutes or --train-steps (or takes --model as a run of it), evaluates it with the
- * CLI's default sampler (DPM-Solver++ 20) at the CLI's default guidance (3, unless the configuration
+ * CLI's default sampler (DPM-Solver++ 20) at the CLI's default guidance (2, unless the configuration
  * sets one) and appends its row to docs/quality-configs.json and the README table.
  *
  * Without --model it first trains the dataset's preset (unet28, or unet28-cond with
@@ -39,7 +39,7 @@ import { type SampleQualityReport, sampleQuality } from "../src/eval/metrics.js"
 import { nodeOrt } from "../src/onnx/node.js";
 import { cyclicLabels } from "../src/pipelines/generate.js";
 import { generateBatches } from "../src/pipelines/generate-batches.js";
-import type { DiffusionPipeline } from "../src/pipelines/pipeline.js";
+import { type DiffusionPipeline, PIPELINE_DEFAULTS } from "../src/pipelines/pipeline.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
 import { SCHEDULER_SAMPLER_NAMES as SAMPLER_NAMES } from "../src/pipelines/samplers.js";
 import * as T from "../src/tensor/index.js";
@@ -261,7 +261,7 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
     numSamples: 1000,
     refCount: 10_000,
     samplers: parseSamplers(cfg ? CONFIG_SAMPLERS : DEFAULT_SAMPLERS),
-    guidanceScale: cfg ? (cfg.guidanceScale ?? 3) : 1,
+    guidanceScale: cfg ? (cfg.guidanceScale ?? PIPELINE_DEFAULTS.guidanceScale) : 1,
     weights: "ema",
     rowsFile: "docs/quality-configs.json",
     readme: "README.md",

@@ -89,7 +89,7 @@ export const SAMPLE_COMMAND: Command = {
       name: "guidance-scale",
       kind: "number",
       value: "W",
-      help: "classifier-free guidance w (default 3 for class-conditional models; 1 = none)",
+      help: "classifier-free guidance w (default 2 for class-conditional models; 1 = none)",
     },
     ...GUIDANCE_FLAGS,
     {

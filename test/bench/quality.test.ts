@@ -15,6 +15,7 @@ import {
   TABLE_END,
 } from "../../bench/quality-configs.js";
 import { readSafetensorsFile } from "../../src/io/files.js";
+import { PIPELINE_DEFAULTS } from "../../src/pipelines/pipeline.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-quality-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -165,7 +166,7 @@ describe("--config: a named lever, its row in the JSON and the README table", ()
     expect(t).toMatchObject({ lr: 2e-3, preset: "unet28-cond", classConditional: true, batchSize: 32 });
     expect(configTraining("baseline").lr).toBeUndefined(); // the preset's own
     expect(result.rows.map((r) => [r.name, r.steps])).toEqual([["dpmsolver++", 20]]);
-    expect(result.guidanceScale).toBe(3);
+    expect(result.guidanceScale).toBe(PIPELINE_DEFAULTS.guidanceScale);
     expect(() => parseCli(["--config", "nope"])).toThrow(
       /--config: unknown configuration "nope"; expected one of baseline/,
     );
@@ -180,7 +181,7 @@ describe("--config: a named lever, its row in the JSON and the README table", ()
       steps: 4,
       weights: "raw",
       samples: 6,
-      guidanceScale: 3,
+      guidanceScale: PIPELINE_DEFAULTS.guidanceScale,
     });
     for (const v of [rows[0]!.fid, rows[0]!.precision, rows[0]!.recall, rows[0]!.accuracy!, rows[0]!.minutes])
       expect(Number.isFinite(v)).toBe(true);
