@@ -5,15 +5,20 @@
  *   npm run bench:quality -- [--model DIR | --minutes M [--class-conditional] [--train-steps N]]
  *       [--dataset mnist|fashion-mnist] [--num-samples N] [--ddpm-samples N] [--ref-count N]
  *       [--samplers LIST] [--guidance-scale W] [--batch-size B] [--seed S] [--threads T] [--out DIR]
+ *       [--config NAME [--weights ema|raw] [--rows FILE] [--readme FILE]]
+ *
+ * --config NAME trains a named lever configuration (quality-configs.ts: the README's default run with
+ * one change) for --minutes or --train-steps (or takes --model as a run of it), evaluates it with the
+ * CLI's default sampler (DPM-Solver++ 20) at the CLI's default guidance (2, unless the configuration
+ * sets one) and appends its row to docs/quality-configs.json and the README table.
  *
  * Without --model it first trains the dataset's preset (unet28, or unet28-cond with
  * --class-conditional) into <out>/model for about M minutes (default 20): 30 steps of the real
  * configuration are timed (steps 10..30, after the compile), and the step count of the run follows,
  * so its cosine LR schedule ends at its last step (--train-steps N skips the timing).
  *
- * Each sampler configuration (--samplers, default DEFAULT_SAMPLERS) draws the same samples: batch b
- * starts from the noise of seed `seed * 1000003 + b * batchSize` and conditional models get the labels
- * 0..9 cyclic. The reference features (--ref-count random MNIST test images, seeded) are extracted
+ * Each sampler configuration (--samplers, default DEFAULT_SAMPLERS) draws the same samples, in batches
+ * as `diffuse sample` draws them (pipelines/generate-batches.ts: x_T from --seed, labels 0..9 cyclic). The reference features (--ref-count random MNIST test images, seeded) are extracted
  * once; FID, KID, precision/recall (and density/coverage, the IS analogue and class accuracy in the
  * JSON) come from `sampleQuality` of src/eval, as `diffuse eval` computes them. The seconds are
  * those of sampling alone: each batch shape's forward is compiled (one DDIM step) before the clock starts.
@@ -33,15 +38,20 @@ import { FEATURE_NET_DATASETS, loadFeatureNet } from "../src/eval/feature-net-no
 import { type SampleQualityReport, sampleQuality } from "../src/eval/metrics.js";
 import { nodeOrt } from "../src/onnx/node.js";
 import { cyclicLabels } from "../src/pipelines/generate.js";
-import type { DiffusionPipeline } from "../src/pipelines/pipeline.js";
+import { generateBatches } from "../src/pipelines/generate-batches.js";
+import { type DiffusionPipeline, PIPELINE_DEFAULTS } from "../src/pipelines/pipeline.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
 import { SCHEDULER_SAMPLER_NAMES as SAMPLER_NAMES } from "../src/pipelines/samplers.js";
 import * as T from "../src/tensor/index.js";
 import type { TrainConfig } from "../src/train/config.js";
 import { readLog, runTraining } from "../src/train/run-node.js";
+import { configTraining, qualityConfig, rawWeightsFolder, recordRows } from "./quality-configs.js";
 
 /** The configurations of issue 5: DDPM 1000, DDIM 50 and 10, DPM-Solver++ 2M 20 and 10, UniPC 10, Euler 20. */
 export const DEFAULT_SAMPLERS = "ddpm:1000,ddim:50,ddim:10,dpmsolver++:20,dpmsolver++:10,unipc:10,euler:20";
+
+/** What --config runs evaluate by default: the CLI's default sampler and steps. */
+export const CONFIG_SAMPLERS = "dpmsolver++:20";
 
 /** Table names of the samplers (dpmsolver++ is diffusers' default multistep solver of order 2). */
 const LABELS: Record<string, string> = {
@@ -88,6 +98,13 @@ export interface QualityOptions {
   out?: string;
   /** Progress lines (default stderr). */
   log?: (line: string) => void;
+  /** A named lever configuration (quality-configs.ts): trains it (or takes --model as it) and records its row. */
+  config?: string;
+  /** Evaluate the EMA weights (default) or the raw parameters of the run's checkpoint. */
+  weights?: "ema" | "raw";
+  /** Where --config rows go (default docs/quality-configs.json) and the README whose table is rewritten. */
+  rowsFile?: string;
+  readme?: string;
 }
 
 export interface QualityRow {
@@ -156,8 +173,8 @@ const silent = { write: () => true, isTTY: false };
 async function trainModel(o: QualityOptions, dataset: string, log: (s: string) => void) {
   const out = join(o.out!, "model");
   const base: Partial<TrainConfig> = {
+    ...(o.config ? configTraining(o.config) : { classConditional: o.classConditional ?? false }),
     dataset,
-    classConditional: o.classConditional ?? false,
     out,
     threads: o.threads ?? 0,
     seed: o.seed ?? 0,
@@ -182,18 +199,6 @@ async function trainModel(o: QualityOptions, dataset: string, log: (s: string) =
   return { dir: out, training: { steps, secondsPerStep, seconds: run.elapsed } };
 }
 
-/** The pipeline's generate() options of samples start..start+count (the labels of conditional models). */
-function batchOptions(model: DiffusionPipeline, start: number, count: number, o: Required<QualityOptions>) {
-  const numClasses = model.numClasses;
-  const labels = numClasses ? cyclicLabels(start + count, numClasses).subarray(start) : undefined;
-  return {
-    numSamples: count,
-    seed: o.seed * 1_000_003 + start,
-    ...(labels ? { labels, guidanceScale: o.guidanceScale } : {}),
-    threads: o.threads,
-  };
-}
-
 /** Batch shapes whose compiled forward has run, per denoiser (sampling.ts caches one per denoiser). */
 const warmedUp = new WeakMap<object, Set<string>>();
 
@@ -204,10 +209,20 @@ async function warmUp(model: DiffusionPipeline, count: number, o: Required<Quali
   const key = `${count}:${o.guidanceScale}:${o.threads}`;
   if (done.has(key)) return;
   done.add(key);
-  await model.generate({ ...batchOptions(model, 0, count, o), sampler: "ddim", steps: 1 });
+  const labels = model.numClasses ? cyclicLabels(count, model.numClasses) : undefined;
+  await model.generate({
+    numSamples: count,
+    ...(labels ? { labels, guidanceScale: o.guidanceScale } : {}),
+    threads: o.threads,
+    sampler: "ddim",
+    steps: 1,
+  });
 }
 
-/** `n` samples of `model` with sampler `c`, in batches; returns them clamped to [-1, 1] with the NFE. */
+/**
+ * `n` samples of `model` with sampler `c`, in batches as `diffuse sample` draws them
+ * (generateBatches: seed o.seed, labels 0..9 cyclic); returns them clamped to [-1, 1] with the NFE.
+ */
 async function sampleWith(
   model: DiffusionPipeline,
   c: SamplerConfig,
@@ -219,20 +234,18 @@ async function sampleWith(
   const images = new Float32Array(n * per);
   const labels = numClasses ? cyclicLabels(n, numClasses) : undefined;
   let nfe = 0;
-  for (let start = 0; start < n; start += o.batchSize) {
-    const count = Math.min(o.batchSize, n - start);
-    let calls = 0;
-    const r = await model.generate({
-      ...batchOptions(model, start, count, o),
-      sampler: c.name,
-      steps: c.steps,
-      onStep: () => {
-        calls++;
-      },
-    });
-    nfe = calls;
-    images.set(r.values(), start * per); // clamped to [-1, 1]
-    if (n > o.batchSize) o.log(`  ${LABELS[c.name] ?? c.name} ${c.steps}: ${start + count}/${n} samples`);
+  for await (const b of generateBatches(model, {
+    numSamples: n,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    ...(labels ? { labels, guidanceScale: o.guidanceScale } : {}),
+    threads: o.threads,
+    sampler: c.name,
+    steps: c.steps,
+  })) {
+    nfe = b.output.nfe;
+    images.set(b.output.values(), b.start * per); // clamped to [-1, 1]
+    if (n > o.batchSize) o.log(`  ${LABELS[c.name] ?? c.name} ${c.steps}: ${b.start + b.count}/${n} samples`);
   }
   return { images, labels, nfe };
 }
@@ -240,14 +253,18 @@ async function sampleWith(
 /** Runs the benchmark; writes <out>/quality.json and <out>/quality.md; returns the result. */
 export async function runQualityBench(options: QualityOptions): Promise<QualityResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const cfg = options.config !== undefined ? qualityConfig(options.config) : undefined;
   const o: Required<QualityOptions> = {
     minutes: 20,
     classConditional: false,
     train: {},
     numSamples: 1000,
     refCount: 10_000,
-    samplers: parseSamplers(DEFAULT_SAMPLERS),
-    guidanceScale: 1,
+    samplers: parseSamplers(cfg ? CONFIG_SAMPLERS : DEFAULT_SAMPLERS),
+    guidanceScale: cfg ? (cfg.guidanceScale ?? PIPELINE_DEFAULTS.guidanceScale) : 1,
+    weights: "ema",
+    rowsFile: "docs/quality-configs.json",
+    readme: "README.md",
     batchSize: 250,
     seed: 0,
     threads: 0,
@@ -265,7 +282,15 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
   if (options.dataset !== undefined) checkDataset(options.dataset, "--dataset");
   let trained: Awaited<ReturnType<typeof trainModel>> | undefined;
   if (!options.model) trained = await trainModel(o, options.dataset ?? "mnist", log);
-  const modelDir = options.model ?? trained!.dir;
+  const trainedDir = options.model ?? trained!.dir;
+  const modelDir =
+    o.weights === "raw"
+      ? await rawWeightsFolder(
+          trainedDir,
+          join(trainedDir, "checkpoint.safetensors"),
+          join(o.out, "model-raw"),
+        )
+      : trainedDir;
   const model = await loadPipeline(modelDir);
   const dataset = checkDataset(options.dataset ?? model.info.dataset ?? "mnist", "the model's dataset");
   const { net, params } = await loadFeatureNet(dataset);
@@ -323,10 +348,46 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
     ...(trained ? { training: trained.training } : {}),
     rows,
   };
+  if (options.config !== undefined) {
+    const run = trained?.training ?? (await runOfFolder(trainedDir));
+    recordRows(
+      rows.map((r) => ({
+        config: options.config!,
+        description: cfg!.description,
+        steps: run.steps,
+        minutes: run.seconds / 60,
+        secondsPerStep: run.secondsPerStep ?? run.seconds / run.steps,
+        weights: o.weights,
+        sampler: r.name,
+        samplerSteps: r.steps,
+        guidanceScale: o.guidanceScale,
+        samples: r.samples,
+        fid: r.fid,
+        kid: r.kid,
+        kidStderr: r.kidStderr,
+        precision: r.precision,
+        recall: r.recall,
+        accuracy: r.report.accuracy?.overall ?? null,
+        date: new Date().toISOString(),
+      })),
+      o.rowsFile,
+      o.readme,
+    );
+  }
   const md = formatMarkdown(result);
   writeFileSync(join(o.out, "quality.md"), md);
   writeFileSync(join(o.out, "quality.json"), `${JSON.stringify(result, null, 2)}\n`);
   return result;
+}
+
+/** Steps and seconds of a finished run from its log (the last training record). */
+async function runOfFolder(
+  dir: string,
+): Promise<{ steps: number; seconds: number; secondsPerStep: number | null }> {
+  const log = (await readLog(dir)).filter((r) => r.loss !== undefined && r.time !== undefined);
+  const last = log.at(-1);
+  if (!last) throw new Error(`${dir}/log.jsonl: no training records (steps and time of the run)`);
+  return { steps: last.step, seconds: last.time!, secondsPerStep: null };
 }
 
 /** The markdown table, with a line saying what was measured. */
@@ -379,6 +440,10 @@ export function parseCli(argv: string[]): QualityOptions {
       seed: { type: "string" },
       threads: { type: "string" },
       out: { type: "string" },
+      config: { type: "string" },
+      weights: { type: "string" },
+      rows: { type: "string" },
+      readme: { type: "string" },
     },
   });
   const num = (name: keyof typeof values): number | undefined => {
@@ -410,7 +475,15 @@ export function parseCli(argv: string[]): QualityOptions {
     seed: num("seed"),
     threads: num("threads"),
     out: values.out,
+    config: values.config,
+    weights: values.weights as QualityOptions["weights"],
+    rowsFile: values.rows,
+    readme: values.readme,
   };
+  if (o.weights !== undefined && o.weights !== "ema" && o.weights !== "raw") {
+    throw new Error(`--weights: expected ema or raw, got ${JSON.stringify(o.weights)}`);
+  }
+  if (o.config !== undefined) qualityConfig(o.config);
   if (o.trainSteps !== undefined) positiveInt("--train-steps", o.trainSteps);
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as QualityOptions;
 }

@@ -83,7 +83,7 @@ export const EDIT_COMMAND: Command = {
     f("input", "string", "FILE", "images, as for diffuse invert"),
     f("strength", "number", "S", "in (0, 1]: runs floor(steps S) of the steps (diffusers' img2img)"),
     LABELS,
-    f("guidance-scale", "number", "W", "classifier-free guidance (default 3 for class-conditional models)"),
+    f("guidance-scale", "number", "W", "classifier-free guidance (default 2 for class-conditional models)"),
     ...GUIDANCE_FLAGS,
     f("sampler", "string", "NAME", "scheduler sampler (default dpmsolver++)"),
     f("steps", "posint", "N", "steps of the full schedule (default 20)"),

@@ -54,6 +54,12 @@ export const EVAL_COMMAND: Command = {
     { name: "steps", kind: "posint", value: "N", help: "--model: sampling steps (default 20)" },
     { name: "num-samples", kind: "posint", value: "N", help: "--model: number of samples (default 1000)" },
     {
+      name: "batch-size",
+      kind: "posint",
+      value: "B",
+      help: "--model: samples per batch (default as diffuse sample's)",
+    },
+    {
       name: "guidance-scale",
       kind: "list",
       value: "W[,W...]",
@@ -182,6 +188,7 @@ async function sampleModel(
         ? { classifier: values.classifier, classifierScale: scalesOf(values, "classifierScale")?.[0] ?? 1 }
         : {}),
       out: file,
+      ...(values.batchSize !== undefined ? { batchSize: values.batchSize as number } : {}),
       threads: (values.threads as number | undefined) ?? 0,
       maxMemory: memoryLimitFrom(values),
       progress: process.stderr,
@@ -213,6 +220,7 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
       "sampler",
       "steps",
       "numSamples",
+      "batchSize",
       "guidanceScale",
       "saveSamples",
       "nll",

@@ -11,13 +11,16 @@ import { makeDir } from "../io/dirs.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
 import { encodePng } from "../io/png.js";
 import type { StTensor } from "../io/safetensors.js";
-import { checkMemory, estimateModel } from "../models/estimate.js";
+import { SafetensorsFileWriter } from "../io/safetensors-writer.js";
+import { checkMemory, estimateModel, fmtBytes, ResourceError } from "../models/estimate.js";
 import { defaultMemoryLimit } from "../models/resources-node.js";
 import { loadClassifierForPipeline as loadClassifierFor } from "../pipelines/classifier-folder-node.js";
 import { cyclicLabels } from "../pipelines/generate.js";
-import type { DiffusionPipeline } from "../pipelines/pipeline.js";
+import { DEFAULT_SAMPLE_BATCH, generateBatches } from "../pipelines/generate-batches.js";
+import { type DiffusionPipeline, PipelineOutput } from "../pipelines/pipeline.js";
 import { loadPipeline } from "../pipelines/pipeline-node.js";
 import { checkSamplerSpec, type SamplerSpec, samplerHelp } from "../pipelines/samplers.js";
+import * as T from "../tensor/index.js";
 import { Progress, type ProgressSink } from "../train/progress.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import {
@@ -86,7 +89,7 @@ export const SAMPLE_COMMAND: Command = {
       name: "guidance-scale",
       kind: "number",
       value: "W",
-      help: "classifier-free guidance w (default 3 for class-conditional models; 1 = none)",
+      help: "classifier-free guidance w (default 2 for class-conditional models; 1 = none)",
     },
     ...GUIDANCE_FLAGS,
     {
@@ -124,6 +127,12 @@ export const SAMPLE_COMMAND: Command = {
       kind: "number",
       value: "S",
       help: "classifier guidance scale s (default 1 with --classifier; 0 = none)",
+    },
+    {
+      name: "batch-size",
+      kind: "posint",
+      value: "B",
+      help: `samples per batch (default ${DEFAULT_SAMPLE_BATCH}): memory is that of one batch; .safetensors output is written batch by batch`,
     },
     { name: "threads", kind: "int", value: "N", help: "ONNX Runtime threads (0: all cores)" },
     ...LIMIT_FLAGS,
@@ -173,6 +182,8 @@ export interface SampleSettings {
   latents?: LatentsFlags;
   out: string;
   nrow?: number;
+  /** Samples per batch (default DEFAULT_SAMPLE_BATCH); seeding per batch: pipelines/generate-batches.ts. */
+  batchSize?: number;
   threads: number;
   /** Memory budget in bytes for the model and the batch of samples (default: defaultMemoryLimit()). */
   maxMemory?: number;
@@ -226,6 +237,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
     ...(typeof values.latents === "string" ? { latents: latentsFlags(values) } : {}),
     out,
     nrow: values.nrow as number | undefined,
+    batchSize: values.batchSize as number | undefined,
     threads: threadsFrom(values.threads, values),
     maxMemory: memoryLimitFrom(values),
     ...classifierSettings(values),
@@ -281,20 +293,27 @@ export async function runSample(
     : undefined;
   const labels =
     start?.labels ?? parseLabels(s.classLabels, pipeline, s.numSamples, classifier?.config.num_classes);
-  // All samples run as one batch (doubled with guidance): refuse a batch beyond the budget up front.
-  const n = labels?.length ?? s.numSamples ?? pipeline.defaultNumSamples;
+  // Sampling runs in batches (the latents of --latents: as one); refuse a batch beyond the budget up front.
+  const n = start?.x.shape[0] ?? labels?.length ?? s.numSamples ?? pipeline.defaultNumSamples;
+  const batchSize = start ? n : Math.min(n, s.batchSize ?? DEFAULT_SAMPLE_BATCH);
+  const png = path.extname(s.out).toLowerCase() !== ".safetensors";
+  const per = pipeline.denoiser.exampleShape.reduce((a, b) => a * b, 1);
+  // A PNG grid holds every image (float samples + 8-bit RGBA grid + PNG bytes: ~12 bytes a value).
+  if (png && 12 * n * per > limitBytes) {
+    throw new ResourceError(
+      `sampling ${n} samples from ${s.model}: the PNG grid of ${n} images needs about ${fmtBytes(12 * n * per)}, above the memory limit of ${fmtBytes(limitBytes)}; write .safetensors (streamed batch by batch) or fewer --num-samples`,
+    );
+  }
   const guided = labels !== undefined && pipeline.info.nullClass !== undefined && s.guidanceScale !== 1;
   checkMemory(estimateModel(pipeline.denoiser.toConfig()), {
-    batch: guided ? 2 * n : n,
+    batch: guided ? 2 * batchSize : batchSize,
     workload: "inference",
     limitBytes,
-    source: `sampling ${n} samples from ${s.model}`,
-    hint: MEMORY_HINT,
+    source: `sampling ${n} samples from ${s.model} in batches of ${batchSize}`,
+    hint: `${MEMORY_HINT}, or a smaller --batch-size`,
   });
   const common = {
     ...s.guidance,
-    seed: s.seed,
-    ...(labels ? { labels } : {}),
     ...(s.guidanceScale !== undefined ? { guidanceScale: s.guidanceScale } : {}),
     ...(classifier
       ? { classifier: { classifier, params: classifier.parameters(), scale: s.classifierScale ?? 1 } }
@@ -302,25 +321,95 @@ export async function runSample(
     threads: s.threads,
     ...(s.progress ? { onStep: sampleProgress(s.progress) } : {}),
   };
-  const output = start
-    ? await pipeline.reconstruct(start.x, { ...common, steps: start.steps, method: start.method })
-    : await pipeline.generate({
+  const batches = start
+    ? (async function* () {
+        const output = await pipeline.reconstruct(start.x, {
+          ...common,
+          seed: s.seed,
+          ...(labels ? { labels } : {}),
+          steps: start.steps,
+          method: start.method,
+        });
+        yield { start: 0, count: n, output };
+      })()
+    : generateBatches(pipeline, {
         ...common,
+        seed: s.seed,
+        ...(labels ? { labels } : {}),
         sampler: s.samplerNamed === false ? withDefaultName(s.sampler, pipeline.defaultSampler) : s.sampler,
         steps: s.steps,
-        ...(s.numSamples !== undefined ? { numSamples: s.numSamples } : {}),
+        numSamples: n,
+        batchSize,
       });
-  const shape = [...output.samples.shape];
-  if (path.extname(s.out).toLowerCase() === ".safetensors") {
-    // Images are clamped to the data range [-1, 1] (as the PNG grid does); vectors are left as drawn.
-    const tensors: Record<string, StTensor> = { samples: { dtype: "F32", shape, data: output.values() } };
-    if (labels) tensors.labels = { dtype: "I32", shape: [labels.length], data: labels };
-    await writeSafetensorsFile(s.out, tensors, { format: "pt" });
-  } else {
-    const nrow = s.nrow ?? (s.classLabels ? Math.min(s.classLabels.length, shape[0]!) : 8);
-    await writeFileAtomic(s.out, encodePng(output.toImage({ nrow })));
+  const shape = [n, ...pipeline.denoiser.exampleShape];
+  const written =
+    path.extname(s.out).toLowerCase() === ".safetensors"
+      ? await writeSafetensorsBatches(s.out, shape, labels, batches)
+      : await writePngGrid(
+          s.out,
+          shape,
+          pipeline,
+          batches,
+          s.nrow ?? (s.classLabels ? Math.min(s.classLabels.length, n) : 8),
+        );
+  return { out: s.out, shape, ...(labels ? { labels } : {}), ...written };
+}
+
+type Batches = AsyncGenerator<{ start: number; count: number; output: PipelineOutput }>;
+
+/**
+ * Streams the batches into a safetensors file: `samples` (images clamped to the data range [-1, 1], as
+ * the PNG grid shows them; vectors as drawn) and `labels` (I32) of a class-conditional model. Only one
+ * batch is held at a time; a failure leaves no file.
+ */
+async function writeSafetensorsBatches(
+  out: string,
+  shape: number[],
+  labels: Int32Array | undefined,
+  batches: Batches,
+): Promise<{ sampler: string; nfe: number }> {
+  const writer = await SafetensorsFileWriter.create(
+    out,
+    [
+      { name: "samples", dtype: "F32", shape },
+      ...(labels ? [{ name: "labels", dtype: "I32" as const, shape: [labels.length] }] : []),
+    ],
+    { format: "pt" },
+  );
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  let last = { sampler: "", nfe: 0 };
+  try {
+    if (labels) await writer.write("labels", 0, labels);
+    for await (const { start, output } of batches) {
+      await writer.write("samples", start * per, output.values());
+      last = { sampler: output.sampler, nfe: output.nfe };
+    }
+  } catch (e) {
+    await writer.abort();
+    throw e;
   }
-  return { out: s.out, shape, ...(labels ? { labels } : {}), sampler: output.sampler, nfe: output.nfe };
+  await writer.close();
+  return last;
+}
+
+/** Collects the batches into one PNG grid (a grid holds every image: its memory grows with N). */
+async function writePngGrid(
+  out: string,
+  shape: number[],
+  pipeline: DiffusionPipeline,
+  batches: Batches,
+  nrow: number,
+): Promise<{ sampler: string; nfe: number }> {
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const values = new Float32Array(shape[0]! * per);
+  let last: PipelineOutput | undefined;
+  for await (const { start, output } of batches) {
+    values.set(output.values(), start * per);
+    last = output;
+  }
+  const all = new PipelineOutput(T.tensor(values, shape), undefined, pipeline.info, last!.sampler, last!.nfe);
+  await writeFileAtomic(out, encodePng(all.toImage({ nrow })));
+  return { sampler: last!.sampler, nfe: last!.nfe };
 }
 
 export async function sampleMain(argv: string[]): Promise<number> {

@@ -72,7 +72,7 @@ export async function writeFileAtomic(path: string, contents: Uint8Array | strin
 }
 
 /** fsync a directory; platforms that cannot (Windows: EISDIR/EPERM) skip it. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(dir, "r");

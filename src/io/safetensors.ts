@@ -290,31 +290,87 @@ export function serializeSafetensors(tensors: StTensors, metadata?: Record<strin
   const items = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).map(([name, t]) =>
     checkForWrite(name, t),
   );
-  items.sort(
-    (a, b) => DTYPES[b.tensor.dtype].rank - DTYPES[a.tensor.dtype].rank || compareCodePoints(a.name, b.name),
+  const layout = safetensorsLayout(
+    items.map(({ name, tensor }) => ({ name, dtype: tensor.dtype, shape: tensor.shape })),
+    metadata,
   );
+  const out = new Uint8Array(layout.size);
+  out.set(layout.header, 0);
+  const byName = new Map(items.map((it) => [it.name, it]));
+  for (const { name, begin, end } of layout.tensors) {
+    const { tensor } = byName.get(name)!;
+    out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, end - begin), begin);
+    if (!LITTLE_ENDIAN_HOST) swapBytes(out.subarray(begin, end), DTYPES[tensor.dtype].itemsize);
+  }
+  return out;
+}
+
+/** Where each tensor of a safetensors file lies: `begin`/`end` are byte offsets in the whole file. */
+export interface SafetensorsLayout {
+  /** The 8-byte length and the padded JSON header: the file's first bytes. */
+  header: Uint8Array;
+  tensors: { name: string; dtype: StDType; shape: number[]; begin: number; end: number }[];
+  /** Bytes of the whole file. */
+  size: number;
+}
+
+/**
+ * The header and data offsets `serializeSafetensors` writes for tensors of these names, dtypes and
+ * shapes, without their data: lets a writer stream a large tensor to a file piece by piece.
+ */
+export function safetensorsLayout(
+  entries: readonly { name: string; dtype: StDType; shape: readonly number[] }[],
+  metadata?: Record<string, string>,
+): SafetensorsLayout {
+  const items = entries.map(({ name, dtype, shape }) => {
+    const where = `tensor ${show(name)}`;
+    if (name === METADATA_KEY)
+      fail(`a tensor cannot be named ${METADATA_KEY} (reserved for the metadata map)`);
+    const d = readDType(where, dtype);
+    const counts = readCounts(where, "shape", shape);
+    const count = elementCount(counts);
+    if (count === undefined) fail(`${where} shape ${show(counts)} is too large`);
+    return { name, dtype: d, shape: counts, byteLength: count * DTYPES[d].itemsize };
+  });
+  items.sort((a, b) => DTYPES[b.dtype].rank - DTYPES[a.dtype].rank || compareCodePoints(a.name, b.name));
   const parts: string[] = [];
   const metaJson = metadataJson(metadata);
   if (metaJson) parts.push(`${JSON.stringify(METADATA_KEY)}:${metaJson}`);
   let offset = 0;
-  for (const { name, tensor, byteLength } of items) {
-    const info = `{"dtype":"${tensor.dtype}","shape":[${tensor.shape.join(",")}],"data_offsets":[${offset},${offset + byteLength}]}`;
+  const placed: { name: string; dtype: StDType; shape: number[]; from: number; to: number }[] = [];
+  for (const { name, dtype, shape, byteLength } of items) {
+    const info = `{"dtype":"${dtype}","shape":[${shape.join(",")}],"data_offsets":[${offset},${offset + byteLength}]}`;
     parts.push(`${JSON.stringify(name)}:${info}`);
+    placed.push({ name, dtype, shape, from: offset, to: offset + byteLength });
     offset += byteLength;
   }
   const json = new TextEncoder().encode(`{${parts.join(",")}}`);
   const headerLength = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLength);
-  let at = 8 + headerLength;
-  for (const { tensor, byteLength } of items) {
-    out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, byteLength), at);
-    if (!LITTLE_ENDIAN_HOST) swapBytes(out.subarray(at, at + byteLength), DTYPES[tensor.dtype].itemsize);
-    at += byteLength;
-  }
-  return out;
+  const header = new Uint8Array(8 + headerLength);
+  new DataView(header.buffer).setBigUint64(0, BigInt(headerLength), true);
+  header.set(json, 8);
+  header.fill(0x20, 8 + json.length, 8 + headerLength);
+  const base = header.length;
+  return {
+    header,
+    tensors: placed.map(({ name, dtype, shape, from, to }) => ({
+      name,
+      dtype,
+      shape,
+      begin: base + from,
+      end: base + to,
+    })),
+    size: base + offset,
+  };
+}
+
+/** `data` as the little-endian bytes a safetensors file holds (a copy on big-endian hosts). */
+export function littleEndianBytes(dtype: StDType, data: ArrayBufferView): Uint8Array {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE_ENDIAN_HOST) return bytes;
+  const copy = Uint8Array.from(bytes);
+  swapBytes(copy, DTYPES[dtype].itemsize);
+  return copy;
 }
 
 function checkForWrite(name: string, t: StTensor): { name: string; tensor: StTensor; byteLength: number } {

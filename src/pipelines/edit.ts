@@ -17,7 +17,7 @@
  *   the guided ODE is not the one the inverse scheduler integrates); reconstruction then also runs
  *   unguided (guidanceScale 1) with the same labels.
  * - `edit` is `generate` with `init` (diffusers' img2img strength semantics, see editing.ts), with the
- *   pipeline's usual defaults (sampler, steps, guidance 3 for guided class-conditional models).
+ *   pipeline's usual defaults (sampler, steps, guidance 2 for guided class-conditional models).
  * - `interpolate` slerps the two latents at u = k / (frames - 1), k = 0..frames-1 (both ends included)
  *   and decodes every frame with the same labels (one label, or one per frame).
  * Browser-safe.

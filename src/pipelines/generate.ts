@@ -36,6 +36,7 @@ import { inFile } from "../io/input-error.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
+import type { Key } from "../random/index.js";
 import * as T from "../tensor/index.js";
 import type { WarnFn } from "../util/warn.js";
 import {
@@ -61,7 +62,8 @@ export interface GenerateOptions {
   /** Number of sampling steps (pf_ode: ignored, its adaptive solver picks its own). */
   steps: number;
   numSamples: number;
-  seed: number;
+  /** Seed (or key) of the noise stream: x_T is its first draw, stochastic steps draw the next. */
+  seed: number | Key;
   /** One class per sample, for class-conditional models. */
   labels?: Int32Array;
   /** Guidance scale w (default 1: no guidance). */

@@ -8,7 +8,17 @@ export {
   type Key,
   makeKey,
   randomBits,
+  randomBitsAt,
   split,
 } from "./philox.js";
-export { bernoulli, boxMuller, normal, permutation, randint, uniform, uniformBelow } from "./sample.js";
+export {
+  bernoulli,
+  boxMuller,
+  normal,
+  normalAt,
+  permutation,
+  randint,
+  uniform,
+  uniformBelow,
+} from "./sample.js";
 export { RngStream, type RngStreamState } from "./stream.js";

@@ -144,6 +144,21 @@ export function randomBits(key: Key, n: number): Uint32Array {
 }
 
 /**
+ * Words `offset..offset+n-1` of `key`'s sampling stream: `randomBits(key, offset + n).subarray(offset)`
+ * without producing the words before `offset` (Philox is counter-based: block i needs only i).
+ */
+export function randomBitsAt(key: Key, offset: number, n: number): Uint32Array {
+  assertKey(key);
+  assertCount(offset, "offset");
+  assertCount(n, "n");
+  const first = Math.floor(offset / 4);
+  const blocks = Math.ceil((offset + n) / 4) - first;
+  const buf = new Uint32Array(blocks * 4);
+  for (let i = 0; i < blocks; i++) block(key, Domain.bits, first + i, buf, 4 * i);
+  return buf.subarray(offset - 4 * first, offset - 4 * first + n);
+}
+
+/**
  * Sequential reader of a key's sampling stream (same words as `randomBits`, produced block by block),
  * for algorithms that consume a data-dependent number of words (rejection sampling).
  */

@@ -2,7 +2,7 @@
  * Sampling from explicit keys: every function is a pure function of (key, arguments), built on the
  * Philox sampling stream of `philox.ts`. The same key always gives the same values, on any platform.
  */
-import { BitReader, type Key, randomBits } from "./philox.js";
+import { BitReader, type Key, randomBits, randomBitsAt } from "./philox.js";
 
 const TWO_M24 = 2 ** -24;
 const TWO32 = 4294967296;
@@ -47,6 +47,26 @@ export function normal(key: Key, n: number): Float32Array {
     const [z0, z1] = boxMuller(bits[i]!, bits[i + 1]!);
     out[i] = z0;
     if (i + 1 < n) out[i + 1] = z1;
+  }
+  return out;
+}
+
+/**
+ * Values `offset..offset+n-1` of `normal(key, offset + n)`, computed from those positions' words only
+ * (a Box-Muller pair straddling either end is computed whole). Lets a long draw be produced in pieces,
+ * e.g. the start noise of a batch of samples equal to its rows of the whole run's draw.
+ */
+export function normalAt(key: Key, offset: number, n: number): Float32Array {
+  assertCount(offset, "offset");
+  assertCount(n);
+  const from = offset - (offset % 2);
+  const to = offset + n + ((offset + n) % 2);
+  const bits = randomBitsAt(key, from, to - from);
+  const out = new Float32Array(n);
+  for (let i = from; i < to; i += 2) {
+    const [z0, z1] = boxMuller(bits[i - from]!, bits[i + 1 - from]!);
+    if (i >= offset && i < offset + n) out[i - offset] = z0;
+    if (i + 1 >= offset && i + 1 < offset + n) out[i + 1 - offset] = z1;
   }
   return out;
 }

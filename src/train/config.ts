@@ -144,7 +144,8 @@ export const TRAIN_DEFAULTS: Omit<
   validSize: 256,
   sampleEvery: 0,
   checkpointEvery: 500,
-  guidanceScale: 3,
+  /** The grids' guidance: the pipeline's default (PIPELINE_DEFAULTS.guidanceScale). */
+  guidanceScale: 2,
   threads: 0,
   maxBadSteps: 3,
 };

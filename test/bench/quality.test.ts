@@ -2,11 +2,20 @@
  * bench:quality on a tiny U-Net: the flags, the training budget (timed steps -> step count), the NFE
  * per sampler (Heun: 2n - 1), the reduced DDPM rows and the files it writes.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, parseSamplers, type QualityResult, runQualityBench } from "../../bench/quality.js";
+import {
+  type ConfigRow,
+  configTraining,
+  formatConfigTable,
+  TABLE_BEGIN,
+  TABLE_END,
+} from "../../bench/quality-configs.js";
+import { readSafetensorsFile } from "../../src/io/files.js";
+import { PIPELINE_DEFAULTS } from "../../src/pipelines/pipeline.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "diffuse-quality-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -118,5 +127,83 @@ describe("train for a budget, then sample and measure", () => {
     }
     expect(lines.filter((l) => /^\[\d\/3\] /.test(l))).toHaveLength(3);
     expect(existsSync(path.join(out, "model", "model_index.json"))).toBe(true);
+  });
+});
+
+describe("--config: a named lever, its row in the JSON and the README table", () => {
+  const out = path.join(root, "cfg");
+  const rowsFile = path.join(root, "rows.json");
+  const readme = path.join(root, "README.md");
+  let result: QualityResult;
+
+  beforeAll(async () => {
+    writeFileSync(readme, `# x\n\nbefore\n${TABLE_BEGIN}\nold table\n${TABLE_END}\nafter\n`);
+    result = await runQualityBench({
+      config: "lr-2e-3",
+      trainSteps: 4,
+      weights: "raw",
+      train: {
+        model: TINY_UNET,
+        limit: 64,
+        batchSize: 8,
+        validSize: 8,
+        numSamples: 10,
+        samplerSteps: 2,
+        threads: 1,
+      },
+      numSamples: 6,
+      refCount: 40,
+      threads: 1,
+      out,
+      rowsFile,
+      readme,
+      log: () => undefined,
+    });
+  });
+
+  it("trains the default run with the lever changed and evaluates at the CLI's defaults", () => {
+    const t = configTraining("lr-2e-3");
+    expect(t).toMatchObject({ lr: 2e-3, preset: "unet28-cond", classConditional: true, batchSize: 32 });
+    expect(configTraining("baseline").lr).toBeUndefined(); // the preset's own
+    expect(result.rows.map((r) => [r.name, r.steps])).toEqual([["dpmsolver++", 20]]);
+    expect(result.guidanceScale).toBe(PIPELINE_DEFAULTS.guidanceScale);
+    expect(() => parseCli(["--config", "nope"])).toThrow(
+      /--config: unknown configuration "nope"; expected one of baseline/,
+    );
+    expect(() => parseCli(["--weights", "best"])).toThrow(/--weights: expected ema or raw/);
+  });
+
+  it("appends one row to the JSON and rewrites only the README's table", () => {
+    const rows = JSON.parse(readFileSync(rowsFile, "utf8")) as ConfigRow[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      config: "lr-2e-3",
+      steps: 4,
+      weights: "raw",
+      samples: 6,
+      guidanceScale: PIPELINE_DEFAULTS.guidanceScale,
+    });
+    for (const v of [rows[0]!.fid, rows[0]!.precision, rows[0]!.recall, rows[0]!.accuracy!, rows[0]!.minutes])
+      expect(Number.isFinite(v)).toBe(true);
+    const text = readFileSync(readme, "utf8");
+    expect(text).not.toContain("old table");
+    expect(text).toMatch(
+      /before\n<!-- quality-configs:begin -->\n\| config \|[^]*\n\| lr-2e-3 \| learning rate 2e-3 \| 4 \|[^]*<!-- quality-configs:end -->\nafter\n$/,
+    );
+    expect(formatConfigTable(rows).split("\n")).toHaveLength(3);
+  });
+
+  it("--weights raw evaluates the checkpoint's raw parameters, not the EMA", async () => {
+    const ema = await readSafetensorsFile(
+      path.join(out, "model", "unet", "diffusion_pytorch_model.safetensors"),
+    );
+    const raw = await readSafetensorsFile(
+      path.join(out, "model-raw", "unet", "diffusion_pytorch_model.safetensors"),
+    );
+    const ck = await readSafetensorsFile(path.join(out, "model", "checkpoint.safetensors"));
+    expect([...raw.tensors.keys()].sort()).toEqual([...ema.tensors.keys()].sort());
+    const name = "conv_in.weight";
+    expect([...raw.tensors.get(name)!.data]).toEqual([...ck.tensors.get(`params.${name}`)!.data]);
+    expect([...raw.tensors.get(name)!.data]).not.toEqual([...ema.tensors.get(name)!.data]);
   });
 });

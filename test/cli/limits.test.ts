@@ -111,13 +111,13 @@ describe("model configs beyond the memory limit are refused before anything is b
 });
 
 describe("sampling", () => {
-  it("--num-samples 100000000 is refused with the estimate (a RangeError before)", async () => {
+  it("--num-samples 100000000 into a PNG grid is refused with the grid's size (a RangeError before)", async () => {
     const [code, stderr] = await run([
       ...["sample", "--model", plain, "--num-samples", "100000000", "--out", path.join(root, "y.png")],
     ]);
     expect(code).toBe(1);
     expect(stderr).toMatch(
-      /ResourceError: sampling 100000000 samples from .*: inference of this UNet2DModel needs about .* TB .*above the memory limit of .*--max-memory/,
+      /ResourceError: sampling 100000000 samples from .*: the PNG grid of 100000000 images needs about .* GB, above the memory limit of .*; write \.safetensors/,
     );
   });
 
