@@ -14,6 +14,7 @@ import {
   lossTables,
   makeTrainStep,
   NO_EMA,
+  type OrtLike,
   optim,
   random,
   T,
@@ -26,6 +27,8 @@ export interface BenchOptions {
   repeats?: number;
   /** ONNX Runtime threads (absent: the runtime's default). */
   threads?: number;
+  /** The runtime of the two training steps (absent: the default runtime, as for sampling). */
+  trainRuntime?: OrtLike;
 }
 
 export interface BenchResult {
@@ -49,7 +52,7 @@ async function timeEach(n: number, f: () => Promise<unknown>): Promise<number[]>
 }
 
 /** A compiled U-Net training step on the pipeline's weights (batch 16 of noise "images"). */
-async function unetTrainStep(pipe: DiffusionPipeline, threads?: number) {
+async function unetTrainStep(pipe: DiffusionPipeline, threads?: number, runtime?: OrtLike) {
   const lossConfig: LossConfig = {
     loss: "l2",
     weighting: "none",
@@ -58,10 +61,10 @@ async function unetTrainStep(pipe: DiffusionPipeline, threads?: number) {
     nullClass: 10,
   };
   const tables = lossTables(pipe.schedulerConfig, lossConfig);
-  const step = compile(
-    makeTrainStep(diffusionLoss(pipe.denoiser.forward, lossConfig)),
-    threads ? { threads } : {},
-  );
+  const step = compile(makeTrainStep(diffusionLoss(pipe.denoiser.forward, lossConfig)), {
+    ...(threads ? { threads } : {}),
+    ...(runtime ? { runtime } : {}),
+  });
   const B = 16;
   let params = pipe.params;
   let opt = optim.initAdamW(params);
@@ -94,10 +97,13 @@ export async function runBench(
   };
   await sampleDigits(pipe, request, (_w, ms) => stepMs.push(ms), o.threads);
   const unetSampleStepMs = median(stepMs.slice(1));
-  const unet = await unetTrainStep(pipe, o.threads);
+  const unet = await unetTrainStep(pipe, o.threads, o.trainRuntime);
   await unet();
   const unetTrainStepMs = median(await timeEach(Math.max(3, Math.ceil(repeats / 2)), unet));
-  const moons = new PointsTrainer(o.threads ? { threads: o.threads } : {});
+  const moons = new PointsTrainer({
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.trainRuntime ? { runtime: o.trainRuntime } : {}),
+  });
   await moons.step();
   const moonsTrainStepMs = median(await timeEach(repeats, () => moons.step()));
   return { unetSampleStepMs, unetTrainStepMs, moonsTrainStepMs, repeats };
