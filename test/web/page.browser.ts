@@ -152,7 +152,11 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
       Buffer.from(png.split(",")[1]!, "base64"),
     );
     await finished("sampling", 300_000);
-    const got = (await playground()).sample!;
+    // The threads are real: ORT's WebAssembly runs threads - 1 pthread workers beside the page's thread.
+    const p = await playground();
+    const ortWorkers = page.workers().filter((w) => w.url().includes("/ort/ort-wasm-simd-threaded"));
+    expect(ortWorkers.length, `ORT worker threads for ${p.threads} threads`).toBe(p.threads - 1);
+    const got = p.sample!;
     expect(got.shape).toEqual([10, 1, 28, 28]);
     expect(got.labels).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
@@ -210,8 +214,8 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     // The stroke is 2 pi 80 = 503 px long, one point per 4 px.
     expect(drawn, drawnText).toBeGreaterThan(100);
     expect(drawn).toBeLessThan(140);
-    await page.fill("#train-steps", "200");
-    await page.fill("#refresh", "200");
+    await page.fill("#train-steps", "150");
+    await page.fill("#refresh", "150");
     await page.click("#train");
     await finished("training", 300_000);
     const t = (await playground()).training!;
@@ -270,7 +274,9 @@ describe.skipIf(!haveChromium)("the playground with a WebGPU adapter (Chromium's
     } else {
       expect(p.backend).toBe("webgpu");
       expect(p.trainBackend).toBe("wasm");
-      expect(await page.textContent("#runtime")).toContain(`sampling on WebGPU (${p.webgpuAdapter})`);
+      const line = await page.textContent("#runtime");
+      expect(line).toContain(`sampling on WebGPU (${p.webgpuAdapter})`);
+      expect(line).toContain("training on WebAssembly");
     }
     // Untrained weights (seed 0): the check is the arithmetic, not the picture; 4 steps, 64 points.
     const request: ToyRequest = { trainSteps: 0, n: 64, sampler: "dpmsolver++", steps: 4 };
