@@ -4,8 +4,10 @@
  *   npm run web:build        (= tsx web/build.ts)
  *
  * - main.js: web/main.ts bundled by esbuild with diffuse's browser-safe entry (`diffuse/core`, from the
- *   sources through the "diffuse-source" condition) and onnxruntime-web's WebAssembly build;
- * - ort/: ONNX Runtime Web's threaded SIMD WebAssembly and its loader, served from the page's folder;
+ *   sources through the "diffuse-source" condition); onnxruntime-web's two builds the page chooses
+ *   from (lib/backend.ts) are split into chunks of their own, so only the chosen one is fetched;
+ * - ort/: ONNX Runtime Web's WebAssembly with its loaders, served from the page's folder: the
+ *   threaded SIMD CPU build (ort-wasm-simd-threaded) and the WebGPU build (….asyncify);
  * - model/: the shipped MNIST model (web/model, see scripts/web-model.ts);
  * - index.html, style.css.
  */
@@ -25,7 +27,9 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(path.join(out, "ort"), { recursive: true });
 const result = await build({
   entryPoints: [path.join(here, "main.ts")],
-  outfile: path.join(out, "main.js"),
+  outdir: out,
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
   bundle: true,
   format: "esm",
   platform: "browser",
@@ -37,10 +41,17 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
 });
-for (const f of ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs"]) {
+for (const f of [
+  "ort-wasm-simd-threaded.wasm",
+  "ort-wasm-simd-threaded.mjs",
+  "ort-wasm-simd-threaded.asyncify.wasm",
+  "ort-wasm-simd-threaded.asyncify.mjs",
+]) {
   cpSync(path.join(ortDist, f), path.join(out, "ort", f));
 }
 cpSync(path.join(here, "model"), path.join(out, "model"), { recursive: true });
 for (const f of ["index.html", "style.css"]) cpSync(path.join(here, f), path.join(out, f));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-console.log(`web/dist: main.js and its map ${(bytes / 1024).toFixed(0)} KiB, ORT WebAssembly, model`);
+console.log(
+  `web/dist: main.js, its chunks and maps ${(bytes / 1024).toFixed(0)} KiB, ORT WebAssembly, model`,
+);

@@ -1,54 +1,22 @@
 /**
  * The playground page: wires the controls of index.html to the digit sampler (lib/mnist.ts) and the
- * live two-moons trainer (lib/moons.ts). ONNX Runtime Web runs on WebAssembly, with threads when the
- * page is cross-origin isolated (the server sends COOP/COEP). `window.playground` exposes the last
- * results (for the browser test and the benchmark); the page itself needs none of it.
+ * live 2-D trainer (lib/points.ts). ONNX Runtime Web runs on WebGPU when the browser offers it and on
+ * WebAssembly otherwise (lib/backend.ts; `?backend=auto|webgpu|wasm`, the page's backend menu), with
+ * WebAssembly threads when the page is cross-origin isolated (the server sends COOP/COEP).
+ * `window.playground` exposes the last results (for the browser test and the benchmark); the page
+ * itself needs none of it.
  */
 import { type OrtLike, setDefaultRuntime } from "diffuse/core";
-import * as ort from "onnxruntime-web/wasm";
+import { loadOrt, parseBackendChoice, resolveBackend, webgpuAdapter, withProviders } from "./lib/backend.js";
 import { runBench } from "./lib/bench.js";
-import { drawImages, drawLoss, drawPoints } from "./lib/draw.js";
+import { drawImages, drawLoss, drawPoints, type View } from "./lib/draw.js";
 import { fetchPipeline, PAGE_SAMPLERS, sampleDigits } from "./lib/mnist.js";
-import { medianDistanceToData, PointsTrainer, type ToySet, toyData } from "./lib/points.js";
+import { attachDrawing } from "./lib/pointer.js";
+import { MIN_DRAWN_POINTS, medianDistanceToData, PointsTrainer, type ToySet, toyData } from "./lib/points.js";
 import { yieldingRuntime } from "./lib/yielding.js";
 
 const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E;
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
-
-const params = new URLSearchParams(location.search);
-const threads = Number(
-  params.get("threads") ?? (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1),
-);
-ort.env.wasm.wasmPaths = new URL("./ort/", location.href).href;
-ort.env.wasm.numThreads = threads;
-// The OrtLike surface diffuse uses (InferenceSession.create, Tensor) is onnxruntime-common's; each run
-// yields to the browser first so the canvases repaint while a loop runs (lib/yielding.ts).
-const pageRuntime = yieldingRuntime(ort as unknown as OrtLike);
-setDefaultRuntime(pageRuntime);
-
-/** What the test and the benchmark read. */
-const playground = {
-  threads,
-  crossOriginIsolated,
-  sample: null as null | {
-    values: number[];
-    shape: number[];
-    labels: number[];
-    request: unknown;
-    msPerStep: number;
-  },
-  training: null as null | { losses: number[]; samples: number[]; labels: number[]; medianDistance: number },
-  /** Step times (lib/bench.ts) on the plain runtime: no yields to the browser inside the timings. */
-  bench: async (o?: Parameters<typeof runBench>[1]) => {
-    setDefaultRuntime(ort as unknown as OrtLike);
-    try {
-      return await runBench(pipeReady, o);
-    } finally {
-      setDefaultRuntime(pageRuntime);
-    }
-  },
-};
-(window as unknown as { playground: typeof playground }).playground = playground;
 
 function fail(where: string, e: unknown): void {
   const el = $("error");
@@ -57,12 +25,102 @@ function fail(where: string, e: unknown): void {
   console.error(e);
 }
 
-// ---- Runtime line ----
-const gpu = "gpu" in navigator ? "WebGPU is offered by this browser but not used yet" : "no WebGPU";
+const params = new URLSearchParams(location.search);
+const threads = Number(
+  params.get("threads") ?? (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1),
+);
+const backendChoice = parseBackendChoice(params.get("backend"));
+const gpu = await webgpuAdapter();
+const backend = resolveBackend(backendChoice, gpu.adapter, gpu.reason);
+const ort = await loadOrt(backend, new URL("./ort/", location.href).href, threads);
+// The OrtLike surface diffuse uses (InferenceSession.create, Tensor) is onnxruntime-common's.
+const ortLike = ort as unknown as OrtLike;
+/** Sampling: WebGPU first when it is the backend (ORT puts the nodes it lacks on its CPU provider). */
+const sampleRuntime = backend === "webgpu" ? withProviders(ortLike, ["webgpu", "wasm"]) : ortLike;
+/**
+ * Training: the compiled training step runs on the CPU provider by default, even on the WebGPU build.
+ * ORT's WebGPU provider does run it (the nodes it lacks go to the CPU provider), but the 2-D model's
+ * step is tiny: every step would move all weights and optimizer state to the GPU and back, and on the
+ * software adapter tried (SwiftShader) it was several times slower. `?train=webgpu` runs it on WebGPU.
+ */
+const trainOnGpu = backend === "webgpu" && params.get("train") === "webgpu";
+const trainRuntime = withProviders(ortLike, trainOnGpu ? ["webgpu", "wasm"] : ["wasm"]);
+const trainLine = trainOnGpu
+  ? "training on WebGPU too (?train=webgpu)"
+  : "training on WebAssembly (the small step gains nothing from the GPU; ?train=webgpu to try)";
+// Each run yields to the browser first so the canvases repaint while a loop runs (lib/yielding.ts).
+const pageRuntime = yieldingRuntime(sampleRuntime);
+setDefaultRuntime(pageRuntime);
+
+/** What the test and the benchmark read. */
+const playground = {
+  threads,
+  crossOriginIsolated,
+  backend,
+  backendChoice,
+  trainBackend: trainOnGpu ? "webgpu" : "wasm",
+  webgpuAdapter: gpu.adapter,
+  webgpuReason: gpu.reason,
+  sample: null as null | {
+    values: number[];
+    shape: number[];
+    labels: number[];
+    request: unknown;
+    msPerStep: number;
+  },
+  training: null as null | {
+    losses: number[];
+    samples: number[];
+    labels: number[];
+    data: number[];
+    medianDistance: number;
+  },
+  /**
+   * The parity check of the 2-D model: a two-moons trainer (seed 0) trained `trainSteps` steps on the
+   * training runtime, then `n` samples drawn on the sampling runtime (WebGPU when that is the backend).
+   * The browser test runs the same in Node and compares.
+   */
+  toySamples: async (o: { trainSteps: number; n: number; sampler: string; steps: number }) => {
+    const t = new PointsTrainer({ threads, runtime: trainRuntime });
+    for (let i = 0; i < o.trainSteps; i++) await t.step();
+    setDefaultRuntime(sampleRuntime);
+    try {
+      const t0 = performance.now();
+      const s = await t.sample(o.n, o.sampler, o.steps, 0);
+      return { xy: [...s.xy], losses: [...t.losses], ms: performance.now() - t0 };
+    } finally {
+      setDefaultRuntime(pageRuntime);
+    }
+  },
+  /** Step times (lib/bench.ts) on the plain runtime: no yields to the browser inside the timings. */
+  bench: async (o?: { repeats?: number }) => {
+    try {
+      return await runBench(pipeReady, { runtime: sampleRuntime, trainRuntime, ...o });
+    } finally {
+      setDefaultRuntime(pageRuntime);
+    }
+  },
+};
+(window as unknown as { playground: typeof playground }).playground = playground;
+
+// ---- Runtime line and backend menu ----
+const wasmLine = `WebAssembly, ${threads} thread${threads > 1 ? "s" : ""}${
+  crossOriginIsolated ? "" : " (page not cross-origin isolated: no threads)"
+}`;
 $("runtime").textContent =
-  `ONNX Runtime Web ${ort.env.versions.web ?? ""}: WebAssembly, ${threads} thread${threads > 1 ? "s" : ""}${
-    crossOriginIsolated ? "" : " (page not cross-origin isolated: no threads)"
-  }; ${gpu}.`;
+  backend === "webgpu"
+    ? `ONNX Runtime Web ${ort.env.versions.web ?? ""}: sampling on WebGPU (${gpu.adapter}); ${trainLine}, ${wasmLine}.`
+    : `ONNX Runtime Web ${ort.env.versions.web ?? ""}: ${wasmLine}; ${
+        gpu.adapter ? `WebGPU is available (${gpu.adapter}) but not chosen` : `no WebGPU: ${gpu.reason}`
+      }.`;
+$("runtime").dataset.backend = backend;
+const backendMenu = $<HTMLSelectElement>("backend");
+backendMenu.value = backendChoice;
+backendMenu.addEventListener("change", () => {
+  const next = new URL(location.href);
+  next.searchParams.set("backend", backendMenu.value);
+  location.assign(next);
+});
 
 // ---- Digits ----
 const classes = $("classes");
@@ -130,19 +188,39 @@ $("sample-form").addEventListener("submit", async (ev) => {
   }
 });
 
-// ---- Two moons ----
+// ---- 2-D points: a toy set or points drawn with the mouse ----
 const training = $("training");
 let trainer: PointsTrainer | null = null;
 const trainStatus = $("train-status");
-const toySet = () => $<HTMLSelectElement>("toy-set").value as ToySet;
-const showData = () => drawPoints($("points"), toyData(toySet(), 0).xy, null, null);
+const pointsCanvas = $<HTMLCanvasElement>("points");
+/** The drawn set's fixed view: the canvas spans [-4, 4] x [-3, 3] data units. */
+const DRAWN_VIEW: View = { cx: 0, cy: 0, scale: pointsCanvas.width / 8 };
+const dataChoice = () => $<HTMLSelectElement>("toy-set").value as ToySet | "drawn";
+const drawingHelp = $("drawing-help");
+const drawing = attachDrawing(pointsCanvas, DRAWN_VIEW, () => {
+  if (dataChoice() !== "drawn") return;
+  const xy = Float32Array.from(drawing.points);
+  drawPoints(pointsCanvas, xy, null, null, DRAWN_VIEW);
+  drawingHelp.textContent = `${xy.length / 2} points drawn${
+    xy.length / 2 < MIN_DRAWN_POINTS ? ` (draw at least ${MIN_DRAWN_POINTS})` : ""
+  }.`;
+});
+const showData = () => {
+  const drawn = dataChoice() === "drawn";
+  drawing.enabled = drawn;
+  pointsCanvas.classList.toggle("drawable", drawn);
+  $("drawing").hidden = !drawn;
+  if (drawn) drawing.clear();
+  else drawPoints(pointsCanvas, toyData(dataChoice() as ToySet, 0).xy, null, null);
+};
 $("toy-set").addEventListener("change", showData);
+$("clear-drawing").addEventListener("click", () => drawing.clear());
 showData();
 $<HTMLButtonElement>("train").disabled = false;
 
 async function drawMoonSamples(t: PointsTrainer, sampler = "dpmsolver++", steps = 20, guidance = 1) {
   const s = await t.sample(400, sampler, steps, 0, guidance);
-  drawPoints($("points"), t.data.xy, s.xy, s.labels);
+  drawPoints(pointsCanvas, t.data.xy, s.xy, s.labels, dataChoice() === "drawn" ? DRAWN_VIEW : undefined);
   return s;
 }
 
@@ -152,12 +230,15 @@ $("train-form").addEventListener("submit", async (ev) => {
   button.disabled = true;
   $<HTMLButtonElement>("moons-sample").disabled = true;
   training.dataset.state = "running";
+  const choice = dataChoice();
+  drawing.enabled = false;
   try {
     const t = new PointsTrainer({
-      data: toySet(),
+      data: choice === "drawn" ? { xy: drawing.points } : choice,
       learningRate: num("learning-rate"),
       batch: num("batch"),
       threads,
+      runtime: yieldingRuntime(trainRuntime),
     });
     trainer = t;
     const steps = num("train-steps");
@@ -179,6 +260,7 @@ $("train-form").addEventListener("submit", async (ev) => {
       losses: [...t.losses],
       samples: [...s.xy],
       labels: s.labels ? [...s.labels] : [],
+      data: [...t.data.xy],
       medianDistance,
     };
     trainStatus.textContent += ` Done: samples lie a median ${medianDistance.toFixed(3)} from the data.`;
@@ -188,6 +270,7 @@ $("train-form").addEventListener("submit", async (ev) => {
     fail("training", e);
   } finally {
     button.disabled = false;
+    drawing.enabled = dataChoice() === "drawn";
     $<HTMLButtonElement>("moons-sample").disabled = trainer === null;
   }
 });

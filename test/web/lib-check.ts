@@ -52,6 +52,21 @@ const before = await trainer.sample(100);
 for (let s = 0; s < 150; s++) await trainer.step();
 const after = await trainer.sample(100);
 const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+// Drawn points: too few is an error naming the count; a flat stroke (y constant) still trains.
+const problem = (f: () => unknown) => {
+  try {
+    f();
+    return "";
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+};
+const flat = new PointsTrainer({
+  data: { xy: Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? i / 20 : 0.5)) },
+  threads: 1,
+});
+const flatLoss = await flat.step();
+const flatSamples = await flat.sample(20, "ddim", 5);
 console.log(
   JSON.stringify({
     watcher,
@@ -61,5 +76,9 @@ console.log(
     distanceAfter: medianDistanceToData(after.xy, after.labels, trainer.data),
     lossFirst: mean(trainer.losses.slice(0, 10)),
     lossLast: mean(trainer.losses.slice(-10)),
+    drawnTooFew: problem(() => new PointsTrainer({ data: { xy: [0, 0, 1, 1] } })),
+    drawnOdd: problem(() => new PointsTrainer({ data: { xy: Array(41).fill(0) } })),
+    flatFinite: Number.isFinite(flatLoss) && [...flatSamples.xy].every(Number.isFinite),
+    flatStd: flat.norm.std,
   }),
 );

@@ -14,18 +14,24 @@ import {
   lossTables,
   makeTrainStep,
   NO_EMA,
+  type OrtLike,
   optim,
   random,
+  setDefaultRuntime,
   T,
 } from "diffuse/core";
 import { sampleDigits } from "./mnist.js";
 import { PointsTrainer } from "./points.js";
 
 export interface BenchOptions {
+  /** The runtime of sampling (made the default runtime while the benchmark runs). */
+  runtime: OrtLike;
   /** Timed repetitions of each step (default 10; the U-Net training step uses half). */
   repeats?: number;
   /** ONNX Runtime threads (absent: the runtime's default). */
   threads?: number;
+  /** The runtime of the two training steps (absent: `runtime`). */
+  trainRuntime?: OrtLike;
 }
 
 export interface BenchResult {
@@ -33,23 +39,57 @@ export interface BenchResult {
   unetSampleStepMs: number;
   unetTrainStepMs: number;
   moonsTrainStepMs: number;
+  /** Of those, the median milliseconds inside ONNX Runtime's `session.run` (its copies included). */
+  inRunMs: { unetSampleStep: number; unetTrainStep: number; moonsTrainStep: number };
   repeats: number;
+}
+
+/** `ort` whose sessions add the wall time of every `run` to `clock.ms`. */
+function timedRuntime(ort: OrtLike, clock: { ms: number }): OrtLike {
+  return {
+    Tensor: ort.Tensor,
+    InferenceSession: {
+      async create(model, options) {
+        const s = await ort.InferenceSession.create(model, options);
+        return {
+          inputNames: s.inputNames,
+          outputNames: s.outputNames,
+          async run(feeds, fetches) {
+            const t0 = performance.now();
+            try {
+              return await s.run(feeds, fetches);
+            } finally {
+              clock.ms += performance.now() - t0;
+            }
+          },
+          release: () => s.release(),
+        };
+      },
+    },
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function timeEach(n: number, f: () => Promise<unknown>): Promise<number[]> {
+/** Wall times of `n` calls of `f`, and of their time inside `clock`. */
+async function timeEach(
+  n: number,
+  clock: { ms: number },
+  f: () => Promise<unknown>,
+): Promise<{ ms: number[]; inRun: number[] }> {
   const ms: number[] = [];
+  const inRun: number[] = [];
   for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), clock.ms];
     await f();
     ms.push(performance.now() - t0);
+    inRun.push(clock.ms - c0);
   }
-  return ms;
+  return { ms, inRun };
 }
 
 /** A compiled U-Net training step on the pipeline's weights (batch 16 of noise "images"). */
-async function unetTrainStep(pipe: DiffusionPipeline, threads?: number) {
+async function unetTrainStep(pipe: DiffusionPipeline, threads: number | undefined, runtime: OrtLike) {
   const lossConfig: LossConfig = {
     loss: "l2",
     weighting: "none",
@@ -58,10 +98,10 @@ async function unetTrainStep(pipe: DiffusionPipeline, threads?: number) {
     nullClass: 10,
   };
   const tables = lossTables(pipe.schedulerConfig, lossConfig);
-  const step = compile(
-    makeTrainStep(diffusionLoss(pipe.denoiser.forward, lossConfig)),
-    threads ? { threads } : {},
-  );
+  const step = compile(makeTrainStep(diffusionLoss(pipe.denoiser.forward, lossConfig)), {
+    ...(threads ? { threads } : {}),
+    runtime,
+  });
   const B = 16;
   let params = pipe.params;
   let opt = optim.initAdamW(params);
@@ -76,15 +116,22 @@ async function unetTrainStep(pipe: DiffusionPipeline, threads?: number) {
   };
 }
 
+/**
+ * Milliseconds spent inside `session.run`, summed over all runs ever timed here: one clock for the
+ * whole program, because a pipeline keeps its compiled forward (and the session, with the runtime it
+ * was created with) from one `runBench` call to the next. Steps read differences.
+ */
+const clock = { ms: 0 };
+
 /** Times the three steps (see the file header). */
-export async function runBench(
-  pipeReady: Promise<DiffusionPipeline>,
-  o: BenchOptions = {},
-): Promise<BenchResult> {
+export async function runBench(pipeReady: Promise<DiffusionPipeline>, o: BenchOptions): Promise<BenchResult> {
   const repeats = o.repeats ?? 10;
   const pipe = await pipeReady;
+  setDefaultRuntime(timedRuntime(o.runtime, clock));
+  const trainRuntime = timedRuntime(o.trainRuntime ?? o.runtime, clock);
   // Sampling: the watcher's per-step times; the first step (session creation) is dropped.
   const stepMs: number[] = [];
+  const stepInRun: number[] = [];
   const request = {
     labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     guidanceScale: 3,
@@ -92,13 +139,32 @@ export async function runBench(
     steps: repeats + 1,
     seed: 0,
   };
-  await sampleDigits(pipe, request, (_w, ms) => stepMs.push(ms), o.threads);
-  const unetSampleStepMs = median(stepMs.slice(1));
-  const unet = await unetTrainStep(pipe, o.threads);
+  let c0 = clock.ms;
+  await sampleDigits(
+    pipe,
+    request,
+    (_w, ms) => {
+      stepMs.push(ms);
+      stepInRun.push(clock.ms - c0);
+      c0 = clock.ms;
+    },
+    o.threads,
+  );
+  const unet = await unetTrainStep(pipe, o.threads, trainRuntime);
   await unet();
-  const unetTrainStepMs = median(await timeEach(Math.max(3, Math.ceil(repeats / 2)), unet));
-  const moons = new PointsTrainer(o.threads ? { threads: o.threads } : {});
+  const u = await timeEach(Math.max(3, Math.ceil(repeats / 2)), clock, unet);
+  const moons = new PointsTrainer({ ...(o.threads ? { threads: o.threads } : {}), runtime: trainRuntime });
   await moons.step();
-  const moonsTrainStepMs = median(await timeEach(repeats, () => moons.step()));
-  return { unetSampleStepMs, unetTrainStepMs, moonsTrainStepMs, repeats };
+  const m = await timeEach(repeats, clock, () => moons.step());
+  return {
+    unetSampleStepMs: median(stepMs.slice(1)),
+    unetTrainStepMs: median(u.ms),
+    moonsTrainStepMs: median(m.ms),
+    inRunMs: {
+      unetSampleStep: median(stepInRun.slice(1)),
+      unetTrainStep: median(u.inRun),
+      moonsTrainStep: median(m.inRun),
+    },
+    repeats,
+  };
 }

@@ -40,30 +40,45 @@ export function drawImages(
 
 const CLASS_COLOURS = ["#d9480f", "#1971c2"];
 
-/** Data points in light grey, samples coloured by class; the view fits the data with a margin. */
-export function drawPoints(
-  canvas: HTMLCanvasElement,
-  data: Float32Array,
-  samples: Float32Array | null,
-  sampleLabels: Int32Array | null,
-): void {
-  const ctx = canvas.getContext("2d")!;
-  const { width: W, height: H } = canvas;
+/** Where data units land on a canvas: the centre (data units) and pixels per unit. */
+export interface View {
+  cx: number;
+  cy: number;
+  scale: number;
+}
+
+/** A view that fits `data` with a 15% margin, one scale for both axes (circles stay round). */
+export function fitView(canvas: HTMLCanvasElement, data: Float32Array): View {
   const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
   const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   for (let i = 0; i < data.length; i++) {
     lo[i % 2] = Math.min(lo[i % 2]!, data[i]!);
     hi[i % 2] = Math.max(hi[i % 2]!, data[i]!);
   }
-  // One scale for both axes (circles stay round), 15% margin around the data.
-  const scale = Math.min(W / (hi[0]! - lo[0]!), H / (hi[1]! - lo[1]!)) / 1.3;
-  const cx = (lo[0]! + hi[0]!) / 2;
-  const cy = (lo[1]! + hi[1]!) / 2;
-  const px = (x: number) => W / 2 + (x - cx) * scale;
-  const py = (y: number) => H / 2 - (y - cy) * scale;
+  const scale = Math.min(canvas.width / (hi[0]! - lo[0]!), canvas.height / (hi[1]! - lo[1]!)) / 1.3;
+  return { cx: (lo[0]! + hi[0]!) / 2, cy: (lo[1]! + hi[1]!) / 2, scale };
+}
+
+/** Canvas pixel (x right, y down) to data units (y up) and back. */
+export function toData(canvas: HTMLCanvasElement, v: View, px: number, py: number): [number, number] {
+  return [v.cx + (px - canvas.width / 2) / v.scale, v.cy - (py - canvas.height / 2) / v.scale];
+}
+
+/** Data points in light grey, samples coloured by class; the view fits the data unless one is given. */
+export function drawPoints(
+  canvas: HTMLCanvasElement,
+  data: Float32Array,
+  samples: Float32Array | null,
+  sampleLabels: Int32Array | null,
+  view: View = fitView(canvas, data),
+): void {
+  const ctx = canvas.getContext("2d")!;
+  const { width: W, height: H } = canvas;
+  const px = (x: number) => W / 2 + (x - view.cx) * view.scale;
+  const py = (y: number) => H / 2 - (y - view.cy) * view.scale;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, W, H);
-  ctx.fillStyle = "#ccc";
+  ctx.fillStyle = "#bbb";
   for (let i = 0; i < data.length; i += 2) ctx.fillRect(px(data[i]!) - 1.5, py(data[i + 1]!) - 1.5, 3, 3);
   if (!samples) return;
   for (let i = 0; i < samples.length / 2; i++) {

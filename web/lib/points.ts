@@ -1,5 +1,5 @@
 /**
- * A 2-D data set trained live (two moons by default): an MLP denoiser (class-conditional on two moons,
+ * A 2-D data set trained live (two moons by default, or points drawn with the mouse): an MLP denoiser (class-conditional on two moons,
  * one class per moon plus the null class that label dropout trains for classifier-free guidance;
  * unconditional on the unlabelled sets) learns the points with DDPM's L_simple
  * (Ho et al. 2020, eq. 14) through the compiled training step (loss, gradients and AdamW in one ONNX
@@ -17,6 +17,7 @@ import {
   makeTrainStep,
   moons,
   NO_EMA,
+  type OrtLike,
   optim,
   random,
   swissroll,
@@ -48,19 +49,36 @@ export function toyData(
   return { xy: d.data, labels: d.labels ?? null, classes: d.numClasses ?? 0 };
 }
 
-/** Per-coordinate mean and standard deviation (the model trains on standardised points). */
+/** Fewest points a drawn set may have. */
+export const MIN_DRAWN_POINTS = 16;
+
+/** A set of points drawn by hand (x, y interleaved, data units): unlabelled training data. */
+export function drawnData(xy: ArrayLike<number>): { xy: Float32Array; labels: null; classes: 0 } {
+  if (xy.length % 2 !== 0) throw new Error(`drawn points: ${xy.length} coordinates, expected (x, y) pairs`);
+  if (xy.length / 2 < MIN_DRAWN_POINTS) {
+    throw new Error(`drawn points: ${xy.length / 2} drawn, expected at least ${MIN_DRAWN_POINTS}: draw more`);
+  }
+  return { xy: Float32Array.from(xy), labels: null, classes: 0 };
+}
+
+/**
+ * Per-coordinate mean and standard deviation (the model trains on standardised points). A drawn set
+ * can be flat along one axis (a straight stroke): that axis's deviation is floored at 1% of the other's.
+ */
 function normalization(xy: Float32Array): { mean: number[]; std: number[] } {
   const n = xy.length / 2;
   const mean = [0, 0];
   const std = [0, 0];
   for (let i = 0; i < xy.length; i++) mean[i % 2]! += xy[i]! / n;
   for (let i = 0; i < xy.length; i++) std[i % 2]! += (xy[i]! - mean[i % 2]!) ** 2 / n;
-  return { mean, std: std.map(Math.sqrt) };
+  const s = std.map(Math.sqrt);
+  const floor = Math.max(1e-2 * Math.max(s[0]!, s[1]!), 1e-6);
+  return { mean, std: s.map((v) => Math.max(v, floor)) };
 }
 
 export interface PointsOptions {
-  /** The data set (default "moons"). */
-  data?: ToySet;
+  /** The data set: a toy set's name (default "moons") or drawn points (see `drawnData`). */
+  data?: ToySet | { xy: ArrayLike<number> };
   seed?: number;
   batch?: number;
   learningRate?: number;
@@ -68,6 +86,8 @@ export interface PointsOptions {
   layers?: number;
   /** ONNX Runtime threads of the compiled step (absent: the runtime's default). */
   threads?: number;
+  /** The ONNX Runtime of the compiled training step (absent: the default runtime). */
+  runtime?: OrtLike;
 }
 
 /** A live training run on two moons: `step()` trains, `sample()` draws from the current weights. */
@@ -90,7 +110,8 @@ export class PointsTrainer {
     this.seed = o.seed ?? 0;
     this.batch = o.batch ?? 256;
     this.lr = T.scalar(o.learningRate ?? 3e-3);
-    this.data = toyData(o.data ?? "moons", this.seed);
+    const data = o.data ?? "moons";
+    this.data = typeof data === "string" ? toyData(data, this.seed) : drawnData(data.xy);
     this.norm = normalization(this.data.xy);
     this.scaled = this.data.xy.map((v, i) => (v - this.norm.mean[i % 2]!) / this.norm.std[i % 2]!);
     this.model = new MLPDenoiser({
@@ -108,7 +129,10 @@ export class PointsTrainer {
     };
     this.tables = lossTables(POINTS_SCHEDULER, this.lossConfig);
     const denoiser = wrapDenoiser(this.model);
-    const opts = o.threads ? { threads: o.threads } : {};
+    const opts = {
+      ...(o.threads ? { threads: o.threads } : {}),
+      ...(o.runtime ? { runtime: o.runtime } : {}),
+    };
     this.trainStep = compile(makeTrainStep(diffusionLoss(denoiser.forward, this.lossConfig)), opts);
     this.params = this.model.parameters();
     this.optState = optim.initAdamW(this.params);
