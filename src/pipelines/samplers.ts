@@ -200,6 +200,11 @@ export function resolveSampler(
   return { name, kind: "scheduler", scheduler, stepOptions: s.eta !== undefined ? { eta: s.eta } : {} };
 }
 
+/** The family of models a sampler (any spelling) is for: VP diffusion, flow matching or consistency. */
+export function samplerFamily(name: string): "diffusion" | "flow matching" | "consistency" {
+  return family(classOf(SAMPLERS[canonicalSamplerName(name)]!) ?? "DDPMScheduler") ?? "diffusion";
+}
+
 /** The scheduler class whose family a sampler belongs to (null: the VP SDE samplers, diffusion's). */
 function classOf(e: Entry): string | null {
   if (e.kind === "scheduler") return e.className;
