@@ -13,6 +13,7 @@ import { setDefaultRuntime } from "../tensor/index.js";
 import { ConfigFieldError } from "../train/config.js";
 import { InterruptedError, RunError } from "../train/run-node.js";
 import { UsageError } from "./args.js";
+import { distillMain } from "./distill.js";
 import { editMain, interpolateMain, invertMain } from "./editing.js";
 import { evalMain } from "./eval.js";
 import { exportMain } from "./export.js";
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   },
   impute: { run: imputeMain, summary: "fill the empty cells of a CSV with a table model" },
   export: { run: exportMain, summary: "write a trained model as a standalone ONNX model" },
+  distill: { run: distillMain, summary: "few-step students: reflow, consistency distillation" },
 };
 
 /** Column of the command summaries in `diffuse --help`: after the longest name and two spaces. */

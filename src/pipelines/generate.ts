@@ -45,8 +45,11 @@ import {
   schedulerConfigOf,
   withClassifierGuidance,
 } from "./classifier-gradient.js";
+import { generateConsistency } from "./consistency-generate.js";
+import { isFlowSampler, runFlowSampler } from "./flow-generate.js";
+import type { ConsistencyModelInfo } from "./model-info.js";
 import { warnClipOnVectors, warnTinyFirstAlphaBar } from "./safety.js";
-import { type ResolvedSampler, resolveSampler, type SamplerSpec } from "./samplers.js";
+import { canonicalSamplerName, type ResolvedSampler, resolveSampler, type SamplerSpec } from "./samplers.js";
 
 export interface GenerateOptions {
   denoiser: Denoiser;
@@ -97,6 +100,8 @@ export interface GenerateOptions {
   wrapModel?: (model: ModelFn) => ModelFn;
   /** Classifier guidance toward `labels` (classifier-gradient.ts); combines with guidanceScale. */
   classifier?: ClassifierGuidance;
+  /** A consistency student's grid (model_index.json): sampler "consistency" then runs on it. */
+  consistency?: ConsistencyModelInfo;
 }
 
 export interface GenerateResult {
@@ -249,6 +254,13 @@ async function runContinuous(
 /** Runs the sampling loop; returns the final samples, [N, ...example shape], and the NFE. */
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const labels = checkLabels(o);
+  if (o.consistency && isConsistencySampler(o.sampler)) {
+    return generateConsistency(
+      { ...o, consistency: o.consistency },
+      labels,
+      compiledForward(o.denoiser, o.threads),
+    );
+  }
   const w = o.guidanceScale ?? 1;
   const guidance: GuidanceSettings = {
     scale: w,
@@ -316,11 +328,19 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     });
   } else {
     if (o.init) throw new Error(`init (img2img): needs a scheduler sampler; ${r.name} is continuous-time`);
-    x = await runContinuous(r, { ...o.schedulerConfig }, model, o, shape);
+    x = isFlowSampler(r)
+      ? await runFlowSampler(r, model, o, shape)
+      : await runContinuous(r, { ...o.schedulerConfig }, model, o, shape);
   }
   const samples = Float32Array.from(x.values() as Float32Array);
   checkFiniteSamples(samples, shape, o.steps);
   return { samples, shape, sampler: r.name, nfe };
+}
+
+/** Whether `sampler` names "consistency" (in any spelling). */
+function isConsistencySampler(sampler: string | SamplerSpec | undefined): boolean {
+  if (sampler === undefined) return false;
+  return canonicalSamplerName(typeof sampler === "string" ? sampler : sampler.name) === "consistency";
 }
 
 /** Throws unless a given start tensor has the samples' shape (naming both). */

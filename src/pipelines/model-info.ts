@@ -19,4 +19,16 @@ export interface ModelInfo {
   steps?: number;
   /** The validation loss of these weights (the `best/` folder of a run). */
   validLoss?: number;
+  /** A consistency model on a VP grid (train/few-step-objectives.ts): sampled by consistency-vp.ts. */
+  consistency?: ConsistencyModelInfo;
+}
+
+/**
+ * The grid a consistency student was trained on: `numScales` points t_n = round(n maxTimestep /
+ * (numScales - 1)) of its scheduler's VP schedule, boundary coefficients with `sigmaData`.
+ */
+export interface ConsistencyModelInfo {
+  numScales: number;
+  maxTimestep: number;
+  sigmaData: number;
 }

@@ -199,6 +199,7 @@ export class DiffusionPipeline {
    * is a FlowMatchEulerDiscreteScheduler), else `PIPELINE_DEFAULTS.sampler`.
    */
   get defaultSampler(): string {
+    if (this.info.consistency) return "consistency";
     return this.schedulerConfig._class_name === "FlowMatchEulerDiscreteScheduler"
       ? "flow_match_euler"
       : PIPELINE_DEFAULTS.sampler;
@@ -219,7 +220,8 @@ export class DiffusionPipeline {
     const labels = this.labels(given, options.numSamples, options.classifier?.classifier.config.num_classes);
     const nullClass = this.info.nullClass ?? null;
     const guidanceScale =
-      options.guidanceScale ?? (labels && nullClass !== null ? PIPELINE_DEFAULTS.guidanceScale : 1);
+      options.guidanceScale ??
+      (labels && nullClass !== null && !this.info.consistency ? PIPELINE_DEFAULTS.guidanceScale : 1);
     if (!labels && guidanceScale !== 1) {
       throw new Error(
         `guidanceScale: ${guidanceScale} needs a class-conditional model; this one is unconditional (use 1)`,
@@ -246,6 +248,7 @@ export class DiffusionPipeline {
       ...how,
       numSamples: labels?.length ?? options.numSamples ?? this.defaultNumSamples,
       ...(labels ? { labels, guidanceScale, nullClass } : {}),
+      ...(this.info.consistency ? { consistency: this.info.consistency } : {}),
     });
     return new PipelineOutput(T.tensor(samples, shape), labels, this.info, name, nfe);
   }

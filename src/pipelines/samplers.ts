@@ -21,7 +21,10 @@ import type { WarnFn } from "../util/warn.js";
 
 type Entry =
   | { kind: "scheduler"; className: string; extra: Record<string, unknown>; help: string }
-  | { kind: "reverse_sde" | "pc" | "pf_ode"; help: string };
+  | { kind: "reverse_sde" | "pc" | "pf_ode" | FlowKind; help: string };
+
+/** Samplers of a flow-matching model as plain ODE solvers (diffusion/samplers/flow.ts, ode.ts). */
+type FlowKind = "flow_heun" | "flow_ode";
 
 const sched = (className: string, help: string, extra: Record<string, unknown> = {}): Entry => ({
   kind: "scheduler",
@@ -53,6 +56,8 @@ const SAMPLERS: Record<string, Entry> = {
   reverse_sde: { kind: "reverse_sde", help: "reverse VP SDE, Euler-Maruyama" },
   pc: { kind: "pc", help: "predictor-corrector: reverse SDE + Langevin corrector (--snr)" },
   pf_ode: { kind: "pf_ode", help: "probability-flow ODE, adaptive RK45 (reports its NFE)" },
+  flow_heun: { kind: "flow_heun", help: "Heun on a flow-matching model (2 evaluations per step)" },
+  flow_ode: { kind: "flow_ode", help: "adaptive RK45 on a flow-matching model (reports its NFE)" },
 };
 
 /** Other spellings of the continuous-time samplers. */
@@ -118,7 +123,8 @@ export interface SamplerSpec {
 /** A resolved sampler: a scheduler to loop over, or a continuous-time method. */
 export type ResolvedSampler =
   | { name: string; kind: "scheduler"; scheduler: Scheduler; stepOptions: { eta?: number } }
-  | { name: string; kind: "reverse_sde" | "pc" | "pf_ode"; spec: SamplerSpec };
+  | { name: string; kind: "reverse_sde" | "pc" | "pf_ode"; spec: SamplerSpec }
+  | { name: string; kind: FlowKind; spec: SamplerSpec };
 
 function only(spec: SamplerSpec, name: string, field: keyof SamplerSpec, samplers: string[]): void {
   if (spec[field] !== undefined && !samplers.includes(name)) {
@@ -138,8 +144,8 @@ export function checkSamplerSpec(s: SamplerSpec): string {
   only(s, name, "varianceType", ["ddpm"]);
   only(s, name, "snr", ["pc"]);
   only(s, name, "correctorSteps", ["pc"]);
-  only(s, name, "rtol", ["pf_ode"]);
-  only(s, name, "atol", ["pf_ode"]);
+  only(s, name, "rtol", ["pf_ode", "flow_ode"]);
+  only(s, name, "atol", ["pf_ode", "flow_ode"]);
   only(s, name, "timestepSpacing", SCHEDULER_SAMPLER_NAMES as string[]);
   if (s.eta !== undefined && !(s.eta >= 0 && Number.isFinite(s.eta))) {
     throw new Error(`sampler ddim: eta ${s.eta} is not a number >= 0 (0 deterministic, 1 DDPM-like)`);
@@ -175,7 +181,7 @@ export function resolveSampler(
   const s: SamplerSpec = typeof spec === "string" ? { name: spec } : spec;
   const name = checkSamplerSpec(s);
   const entry = SAMPLERS[name]!;
-  checkModelFamily(name, entry.kind === "scheduler" ? entry.className : null, schedulerConfig);
+  checkModelFamily(name, classOf(entry), schedulerConfig);
   if (entry.kind !== "scheduler") return { name, kind: entry.kind, spec: s };
   const overrides: Record<string, unknown> = { ...entry.extra };
   if (s.varianceType !== undefined) overrides.variance_type = s.varianceType;
@@ -192,6 +198,17 @@ export function resolveSampler(
     { overrides, ...(options.warn ? { warn: options.warn } : {}) },
   );
   return { name, kind: "scheduler", scheduler, stepOptions: s.eta !== undefined ? { eta: s.eta } : {} };
+}
+
+/** The family of models a sampler (any spelling) is for: VP diffusion, flow matching or consistency. */
+export function samplerFamily(name: string): "diffusion" | "flow matching" | "consistency" {
+  return family(classOf(SAMPLERS[canonicalSamplerName(name)]!) ?? "DDPMScheduler") ?? "diffusion";
+}
+
+/** The scheduler class whose family a sampler belongs to (null: the VP SDE samplers, diffusion's). */
+function classOf(e: Entry): string | null {
+  if (e.kind === "scheduler") return e.className;
+  return e.kind === "flow_heun" || e.kind === "flow_ode" ? "FlowMatchEulerDiscreteScheduler" : null;
 }
 
 /** What a scheduler class samples: VP diffusion (noise/v/x0 prediction), flow matching, consistency. */
@@ -212,10 +229,7 @@ function checkModelFamily(name: string, className: string | null, config: Record
   if (typeof trained !== "string") return;
   const [want, have] = [family(className ?? "DDPMScheduler"), family(trained)];
   if (want === null || have === null || want === have) return;
-  const fitting = SAMPLER_NAMES.filter((n) => {
-    const e = SAMPLERS[n]!;
-    return family(e.kind === "scheduler" ? e.className : "DDPMScheduler") === have;
-  });
+  const fitting = SAMPLER_NAMES.filter((n) => family(classOf(SAMPLERS[n]!) ?? "DDPMScheduler") === have);
   throw new InputError(
     `sampler ${name}: samples ${want} models, but this model was trained as a ${have} model (its scheduler config is ${trained}); use ${fitting.join(", ")}`,
     { field: "sampler" },

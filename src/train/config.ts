@@ -12,8 +12,13 @@ import { getPreset, PRESET_NAMES, type Preset } from "./presets.js";
 export const LOSS_KINDS = ["l2", "l1", "huber", "torch-huber"] as const;
 export const WEIGHTINGS = ["none", "min-snr", "vlb"] as const;
 export const LR_SCHEDULES = ["cosine", "constant"] as const;
-/** What the network learns: VP diffusion (prediction type) or flow matching (flow-loss.ts). */
-export const OBJECTIVES = ["diffusion", "flow"] as const;
+/**
+ * What the network learns: VP diffusion (prediction type), flow matching (flow-loss.ts), consistency
+ * training (consistency-training.ts), or, with a teacher (`diffuse distill`, the `distill` field),
+ * consistency distillation (consistency-loss.ts) and reflow (reflow.ts).
+ */
+export const OBJECTIVES = ["diffusion", "flow", "consistency", "consistency-distill", "reflow"] as const;
+export type Objective = (typeof OBJECTIVES)[number];
 /** Every noise schedule of diffusion/schedules.ts: diffusers' and the tutorial's (tutorial_cosine, ...). */
 export { BETA_SCHEDULES };
 
@@ -34,6 +39,8 @@ export interface TrainConfig {
   predictionType: PredictionType;
   /** The training objective: VP diffusion (`predictionType`) or flow matching (velocity eps - x0). */
   objective: (typeof OBJECTIVES)[number];
+  /** Few-step objectives (consistency, consistency-distill, reflow): their settings (distill-config.ts). */
+  distill: Record<string, unknown>;
   /** Flow matching: how t is drawn (uniform, or logit-normal of Esser et al. 2024). */
   flowT: (typeof FLOW_TIME_DISTRIBUTIONS)[number];
   /** Flow matching, logit-normal t: the mean m of logit(t). */
@@ -119,6 +126,7 @@ export const TRAIN_DEFAULTS: Omit<
   labelDropout: 0.1,
   predictionType: "epsilon",
   objective: "diffusion",
+  distill: {},
   flowT: "uniform",
   flowLogitMean: 0,
   flowLogitStd: 1,
@@ -178,6 +186,7 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   numTrainTimesteps: "posint",
   predictionType: PREDICTION_TYPES,
   objective: OBJECTIVES,
+  distill: "object",
   flowT: FLOW_TIME_DISTRIBUTIONS,
   flowLogitMean: "real",
   flowLogitStd: "posnumber",
@@ -302,7 +311,7 @@ export function resolveTrainConfig(
   const config: TrainConfig = {
     ...TRAIN_DEFAULTS,
     ...preset.training,
-    ...(partial.objective === "flow" ? FLOW_DEFAULTS : {}),
+    ...objectiveDefaults(partial.objective),
     ...defined,
     classConditional: preset.classConditional,
     preset: preset.name,
@@ -332,10 +341,33 @@ export function checkTrainConfigRelations(config: TrainConfig, source = "config"
  */
 const FLOW_DEFAULTS: Partial<TrainConfig> = { weighting: "none", sampler: "flow_match_euler" };
 
+/**
+ * The consistency objectives: no SNR weighting (their own weights), the VP consistency sampler for the
+ * grids; consistency training learns x0 ("sample": an epsilon net's x0 blows up from scratch).
+ */
+const CONSISTENCY_DEFAULTS: Partial<TrainConfig> = {
+  weighting: "none",
+  sampler: "consistency",
+  samplerSteps: 1,
+};
+
+/** The defaults an objective changes (beyond TRAIN_DEFAULTS and the preset's). */
+export function objectiveDefaults(objective: Objective | undefined): Partial<TrainConfig> {
+  if (objective === "flow" || objective === "reflow") return FLOW_DEFAULTS;
+  if (objective === "consistency") return { ...CONSISTENCY_DEFAULTS, predictionType: "sample" };
+  if (objective === "consistency-distill") return CONSISTENCY_DEFAULTS;
+  return {};
+}
+
+/** Objectives whose network predicts a flow velocity (saved with a flow-matching scheduler config). */
+export function isFlowObjective(objective: Objective): boolean {
+  return objective === "flow" || objective === "reflow";
+}
+
 /** Fields that one objective does not use must keep their defaults (a set value would be ignored). */
 function checkObjectiveFields(config: TrainConfig, source: string): void {
   const unused = (key: keyof TrainConfig, why: string) => {
-    const def = (config.objective === "flow" ? { ...TRAIN_DEFAULTS, ...FLOW_DEFAULTS } : TRAIN_DEFAULTS)[
+    const def = { ...TRAIN_DEFAULTS, ...objectiveDefaults(config.objective) }[
       key as keyof typeof TRAIN_DEFAULTS
     ];
     if (JSON.stringify(config[key]) !== JSON.stringify(def)) {
@@ -344,12 +376,20 @@ function checkObjectiveFields(config: TrainConfig, source: string): void {
       );
     }
   };
-  if (config.objective === "flow") {
-    unused("predictionType", "a flow model predicts the velocity eps - x0; drop predictionType");
+  if (config.objective !== "diffusion") {
     unused("weighting", 'the SNR weightings are for VP diffusion; expected "none" (or drop it)');
+  }
+  if (isFlowObjective(config.objective)) {
+    unused("predictionType", "a flow model predicts the velocity eps - x0; drop predictionType");
   } else {
     for (const key of ["flowT", "flowLogitMean", "flowLogitStd"] as const) {
       unused(key, 'it applies only to "objective": "flow"');
     }
+  }
+  if (config.objective === "diffusion" || config.objective === "flow") {
+    unused(
+      "distill",
+      "it applies only to the few-step objectives (consistency, consistency-distill, reflow)",
+    );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Consistency distillation (Song, Dhariwal, Chen & Sutskever 2023, "Consistency Models", Algorithm 2)
- * from a VP diffusion teacher of this project, as a pure traced loss. LIBRARY ONLY: no trainer or CLI
- * wiring yet (issue 13).
+ * from a VP diffusion teacher of this project, as a pure traced loss (the trainer's objective through
+ * few-step-objectives.ts; `diffuse distill --method consistency`).
  *
  * Notation: the teacher's discrete schedule gives alpha_t = sqrt(abar_t), sigma_t = sqrt(1 - abar_t)
  * and the VE noise level s_t = sigma_t / alpha_t (x = x_t / alpha_t = x0 + s_t eps). The consistency
@@ -26,10 +26,17 @@
  * c = 0.00054 sqrt(dim) by default). Randomness (eps, n) is drawn on the host (`drawConsistencyInputs`).
  * Browser-safe.
  */
+import type { ConsistencyTables } from "../diffusion/consistency-grid.js";
 import type { PredictionType } from "../diffusion/loss-weights.js";
 import { type Key, normal, randint, split } from "../random/index.js";
 import * as T from "../tensor/index.js";
 import type { DenoiserFn } from "./losses.js";
+
+export {
+  boundaryCoefficients,
+  type ConsistencyTables,
+  consistencyTables,
+} from "../diffusion/consistency-grid.js";
 
 export const CONSISTENCY_DISTANCES = ["l2", "pseudo-huber"] as const;
 
@@ -41,57 +48,11 @@ export interface ConsistencyConfig {
   huberC?: number;
   /** sigma_data of c_skip / c_out (default 0.5, Song et al.). */
   sigmaData?: number;
-}
-
-/** Per-timestep tables of a discretisation grid of the teacher's schedule (float64 math, float32 out). */
-export interface ConsistencyTables {
-  /** The grid t_0 < ... < t_{N-1} (teacher timesteps). */
-  grid: Int32Array;
-  alpha: Float32Array;
-  sigma: Float32Array;
-  cSkip: Float32Array;
-  cOut: Float32Array;
-}
-
-/** c_skip(s), c_out(s) of Song et al. 2023 (App. C) with epsilon = sMin. */
-export function boundaryCoefficients(
-  s: number,
-  sMin: number,
-  sigmaData = 0.5,
-): { cSkip: number; cOut: number } {
-  const d = s - sMin;
-  return {
-    cSkip: (sigmaData * sigmaData) / (d * d + sigmaData * sigmaData),
-    cOut: (sigmaData * d) / Math.sqrt(sigmaData * sigmaData + s * s),
-  };
-}
-
-/**
- * The tables for an N-point grid over a teacher's alphas_cumprod (T entries): t_n = round(n (T-1) / (N-1)).
- */
-export function consistencyTables(
-  alphasCumprod: ArrayLike<number>,
-  numScales: number,
-  sigmaData = 0.5,
-): ConsistencyTables {
-  const T_ = alphasCumprod.length;
-  if (!(Number.isInteger(numScales) && numScales >= 2 && numScales <= T_)) {
-    throw new Error(
-      `consistency: numScales is ${numScales}; expected an integer in [2, ${T_}] (the teacher's timesteps)`,
-    );
-  }
-  const grid = Int32Array.from({ length: numScales }, (_, n) => Math.round((n * (T_ - 1)) / (numScales - 1)));
-  const abar = Array.from(grid, (t) => alphasCumprod[t]!);
-  const s = abar.map((a) => Math.sqrt((1 - a) / a));
-  const sMin = s[0]!;
-  const coef = s.map((v) => boundaryCoefficients(v, sMin, sigmaData));
-  return {
-    grid,
-    alpha: Float32Array.from(abar, Math.sqrt),
-    sigma: Float32Array.from(abar, (a) => Math.sqrt(1 - a)),
-    cSkip: Float32Array.from(coef, (c) => c.cSkip),
-    cOut: Float32Array.from(coef, (c) => c.cOut),
-  };
+  /**
+   * The teacher's step from t_hi to t_lo: "ddim" (default; one evaluation) or "heun" (Karras et al.
+   * 2022, Algorithm 1 without churn, in the VE variable x / alpha: two evaluations).
+   */
+  solver?: "ddim" | "heun";
 }
 
 /** The per-example tensors of one timestep side (hi or lo), each [B]. */
@@ -112,6 +73,8 @@ export interface ConsistencyBatch<P> {
   teacher: P;
   /** The EMA target's parameters; absent: stopgrad of the online parameters. */
   target?: P;
+  /** Class labels [B] (int32) of a class-conditional teacher and student. */
+  labels?: T.Tensor;
 }
 
 function perExample(v: T.Tensor, like: T.Tensor): T.Tensor {
@@ -129,10 +92,10 @@ function predictions(type: PredictionType, out: T.Tensor, x: T.Tensor, a: T.Tens
 export function consistencyFunction<P>(
   model: DenoiserFn<P>,
   prediction: PredictionType,
-): (params: P, x: T.Tensor, at: GridPoint) => T.Tensor {
-  return (params, x, at) => {
+): (params: P, x: T.Tensor, at: GridPoint, labels?: T.Tensor) => T.Tensor {
+  return (params, x, at, labels) => {
     const [a, s] = [perExample(at.alpha, x), perExample(at.sigma, x)];
-    const x0 = predictions(prediction, model(params, x, at.t), x, a, s).x0;
+    const x0 = predictions(prediction, model(params, x, at.t, labels), x, a, s).x0;
     return T.add(T.mul(perExample(at.cSkip, x), T.div(x, a)), T.mul(perExample(at.cOut, x), x0));
   };
 }
@@ -146,13 +109,10 @@ export function consistencyDistillationLoss<P>(
   return (params, b) => {
     const per = (v: T.Tensor) => perExample(v, b.x0);
     const xHi = T.add(T.mul(per(b.hi.alpha), b.x0), T.mul(per(b.hi.sigma), b.noise));
-    // One DDIM step of the teacher from t_hi to t_lo (DDIM eq. 12, eta = 0).
-    const teacherOut = model(b.teacher, xHi, b.hi.t);
-    const p = predictions(cfg.prediction, teacherOut, xHi, per(b.hi.alpha), per(b.hi.sigma));
-    const xLo = T.stopGradient(T.add(T.mul(per(b.lo.alpha), p.x0), T.mul(per(b.lo.sigma), p.eps)));
+    const xLo = T.stopGradient(teacherStep(model, cfg, b, xHi));
     const targetParams = b.target ?? T.mapTree(T.stopGradient, params);
-    const target = T.stopGradient(f(targetParams, xLo, b.lo));
-    const pred = f(params, xHi, b.hi);
+    const target = T.stopGradient(f(targetParams, xLo, b.lo, b.labels));
+    const pred = f(params, xHi, b.hi, b.labels);
     const d = T.sub(pred, target);
     const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
     if (cfg.distance === "l2") return T.mean(T.square(d));
@@ -160,6 +120,29 @@ export function consistencyDistillationLoss<P>(
     const c = cfg.huberC ?? 0.00054 * Math.sqrt(dim);
     return T.mean(T.sub(T.sqrt(T.add(T.sum(T.square(d), axes), c * c)), c));
   };
+}
+
+/**
+ * The teacher's ODE step from x_hi to t_lo. DDIM (eq. 12, eta = 0): x_lo = alpha_lo x0hat + sigma_lo
+ * epshat. In y = x / alpha (VE, y = x0 + s eps) DDIM is Euler on dy/ds = epshat(y, s); Heun averages
+ * that slope with the one at the Euler point (Karras et al. 2022, Algorithm 1, lines 5-7).
+ */
+function teacherStep<P>(
+  model: DenoiserFn<P>,
+  cfg: ConsistencyConfig,
+  b: ConsistencyBatch<P>,
+  xHi: T.Tensor,
+): T.Tensor {
+  const per = (v: T.Tensor) => perExample(v, b.x0);
+  const [aHi, sHi, aLo, sLo] = [per(b.hi.alpha), per(b.hi.sigma), per(b.lo.alpha), per(b.lo.sigma)];
+  const p = predictions(cfg.prediction, model(b.teacher, xHi, b.hi.t, b.labels), xHi, aHi, sHi);
+  const ddim = T.add(T.mul(aLo, p.x0), T.mul(sLo, p.eps));
+  if ((cfg.solver ?? "ddim") === "ddim") return ddim;
+  const p2 = predictions(cfg.prediction, model(b.teacher, ddim, b.lo.t, b.labels), ddim, aLo, sLo);
+  // y_lo = y_hi + (s_lo - s_hi) (eps1 + eps2) / 2, s = sigma / alpha; x_lo = alpha_lo y_lo.
+  const ds = T.sub(T.div(sLo, aLo), T.div(sHi, aHi));
+  const yLo = T.add(T.div(xHi, aHi), T.mul(ds, T.mul(T.add(p.eps, p2.eps), 0.5)));
+  return T.mul(aLo, yLo);
 }
 
 /** The random inputs of one batch from one key: eps and the grid index n (hi = n + 1, lo = n). */
@@ -170,6 +153,7 @@ export function drawConsistencyInputs<P>(
   tables: ConsistencyTables,
   teacher: P,
   target?: P,
+  labels?: Int32Array,
 ): ConsistencyBatch<P> {
   const [kNoise, kIndex] = split(key, 2);
   const B = shape[0]!;
@@ -199,5 +183,6 @@ export function drawConsistencyInputs<P>(
     lo: point(0),
     teacher,
     ...(target ? { target } : {}),
+    ...(labels ? { labels: T.tensor(labels, [B], "int32") } : {}),
   };
 }

@@ -2,7 +2,8 @@
  * Consistency training without a teacher (Song et al. 2023, Algorithm 3) with the improved recipe of
  * Song & Dhariwal 2023 ("Improved Techniques for Training Consistency Models", iCT): no EMA target
  * (theta- = stopgrad theta), pseudo-Huber distance, log-normal sampling of the noise level, weights
- * lambda = 1 / (s_{n+1} - s_n) and the doubling discretisation curriculum. LIBRARY ONLY (issue 13).
+ * lambda = 1 / (s_{n+1} - s_n) and the doubling discretisation curriculum (`diffuse train --objective
+ * consistency`, through few-step-objectives.ts).
  *
  * On a VP grid (consistency-loss.ts: s_t = sigma_t / alpha_t, the same f and c_skip / c_out), with
  * ONE noise draw eps for both ends of the pair (the unbiased one-sample estimate of the teacher's
@@ -75,8 +76,8 @@ export function consistencyTrainingLoss<P>(
     const per = (v: T.Tensor) => T.reshape(v, [b.x0.shape[0]!, ...new Array<number>(b.x0.rank - 1).fill(1)]);
     const at = (p: ConsistencyBatch<P>["hi"]) =>
       T.add(T.mul(per(p.alpha), b.x0), T.mul(per(p.sigma), b.noise));
-    const target = T.stopGradient(f(T.mapTree(T.stopGradient, params), at(b.lo), b.lo));
-    const d = T.sub(f(params, at(b.hi), b.hi), target);
+    const target = T.stopGradient(f(T.mapTree(T.stopGradient, params), at(b.lo), b.lo, b.labels));
+    const d = T.sub(f(params, at(b.hi), b.hi, b.labels), target);
     const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
     const dim = d.size / d.shape[0]!;
     const c = cfg.huberC ?? 0.00054 * Math.sqrt(dim);
@@ -98,9 +99,10 @@ export function drawConsistencyTrainingInputs(
   shape: readonly number[],
   tables: ConsistencyTables,
   pairWeights?: ArrayLike<number>,
+  labels?: Int32Array,
 ): ConsistencyTrainingBatch {
   const [kBase, kPick] = split(key, 2);
-  const base = drawConsistencyInputs(kBase!, x0, shape, tables, null);
+  const base = drawConsistencyInputs(kBase!, x0, shape, tables, null, undefined, labels);
   const B = shape[0]!;
   const N = tables.grid.length;
   const w = pairWeights ?? new Float64Array(N - 1).fill(1 / (N - 1));
@@ -133,6 +135,7 @@ export function drawConsistencyTrainingInputs(
   return {
     x0: base.x0,
     noise: base.noise,
+    ...(base.labels ? { labels: base.labels } : {}),
     hi: point(1),
     lo: point(0),
     weight: T.tensor(

@@ -48,6 +48,7 @@ import {
 } from "./checkpoint-node.js";
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
+import { isFewStep, setupFewStep } from "./few-step-run-node.js";
 import { checkChannelWeights } from "./losses.js";
 import { denoiserFromSpec, modelSpecFor, presetForData, specConfig } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
@@ -193,7 +194,15 @@ export async function runTraining(
   const { config, preset } = resolveTrainConfig(requested, (cond) =>
     presetForData(shape.kind === "image" ? shape : { kind: "vector" }, cond),
   );
-  checkSampler(config, data.train.kind === "image");
+  const nullClass = preset.classConditional ? data.numClasses! : null;
+  const few = isFewStep(config)
+    ? await setupFewStep(config, exampleShape(data.train), {
+        progress: options.progress ?? process.stderr,
+        numClasses: nullClass,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+    : null;
+  if (!isConsistencyObjective(config)) checkSampler(config, data.train.kind === "image");
   if (config.channelWeights?.length) {
     if (shape.kind !== "image")
       throw new ConfigFieldError(
@@ -206,23 +215,34 @@ export async function runTraining(
     );
   }
   const meta = resumeFrom ? await readCheckpointMeta(out) : null;
-  const spec = meta ? null : modelSpecFor(preset, shape, data.numClasses, config.model);
+  const init = meta ? null : (few?.init ?? null);
+  const spec = meta || init ? null : modelSpecFor(preset, shape, data.numClasses, config.model);
   const limit = options.maxMemory ?? defaultMemoryLimit();
-  checkRunMemory(config, meta ? meta.model : specConfig(spec!), preset.classConditional, limit);
+  const modelConfig = meta ? meta.model : init ? init.denoiser.toConfig() : specConfig(spec!);
+  checkRunMemory(config, modelConfig, preset.classConditional, limit);
   const denoiser = meta
     ? denoiserFromConfig(meta.model)
-    : denoiserFromSpec(spec!, foldIn(makeKey(config.seed), INIT_DOMAIN));
-  const nullClass = preset.classConditional ? data.numClasses! : null;
+    : (init?.denoiser ?? denoiserFromSpec(spec!, foldIn(makeKey(config.seed), INIT_DOMAIN)));
   const names = denoiser.module.parameterSpecs().map((s) => s.name);
   const state = resumeFrom
     ? (await loadCheckpoint(out, names)).state
-    : initialState(denoiser.module.parameters(), config.seed);
+    : initialState(init?.params ?? denoiser.module.parameters(), config.seed);
   if (state.step > config.steps) {
     throw new RunError(
       `resume: the checkpoint in ${out} is at step ${state.step}, past --steps ${config.steps}; pass --steps above ${state.step} to train further (nothing was changed)`,
     );
   }
-  const trainer = new Trainer({ config, denoiser, train: data.train, valid: data.valid, nullClass }, state);
+  const trainer = new Trainer(
+    {
+      config,
+      denoiser,
+      train: data.train,
+      valid: data.valid,
+      nullClass,
+      ...(few ? { objective: few.objective(denoiser) } : {}),
+    },
+    state,
+  );
   const logFile = path.join(out, LOG_FILE);
   if (resumeFrom) await truncateLog(logFile, state.step, state.step >= config.steps);
   else await writeFileAtomic(logFile, "");
@@ -231,8 +251,17 @@ export async function runTraining(
   const started = performance.now() / 1000;
   const baseElapsed = meta?.elapsed ?? 0;
   const elapsed = () => baseElapsed + performance.now() / 1000 - started;
-  const info: ModelInfo = modelInfo(config, data, nullClass);
-  const grids: GridRun = { config, trainer, denoiser, train: data.train, nullClass, out };
+  const consistency = few?.consistencyInfo();
+  const info: ModelInfo = { ...modelInfo(config, data, nullClass), ...(consistency ? { consistency } : {}) };
+  const grids: GridRun = {
+    config,
+    trainer,
+    denoiser,
+    train: data.train,
+    nullClass,
+    out,
+    ...(consistency ? { consistency } : {}),
+  };
   let lastCheckpoint: number | null = resumeFrom ? state.step : null;
   /** Consecutive skipped (non-finite) steps up to now; no checkpoint is written while > 0. */
   let badSteps = 0;
@@ -356,6 +385,10 @@ export async function runTraining(
     `done: ${trainer.step} steps in ${elapsed().toFixed(0)} s; model in ${out}, samples in ${path.join(out, "samples.png")}`,
   );
   return { out, config, step: trainer.step, halted: false, loss, validLoss, elapsed: elapsed() };
+}
+
+function isConsistencyObjective(config: TrainConfig): boolean {
+  return config.objective === "consistency" || config.objective === "consistency-distill";
 }
 
 /** The grids' sampler must accept the run's settings: checked before training, not at its end. */

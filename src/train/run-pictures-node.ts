@@ -10,6 +10,7 @@ import { lineChart, scatterPlot } from "../io/plot.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
+import type { ConsistencyModelInfo } from "../pipelines/model-info.js";
 import { createSchedulerByName } from "../pipelines/samplers.js";
 import type { TrainConfig } from "./config.js";
 import { readLog } from "./run-log-node.js";
@@ -23,6 +24,8 @@ export interface GridRun {
   train: Dataset;
   nullClass: number | null;
   out: string;
+  /** A consistency student's grid: the grids use the VP consistency sampler (consistency-generate.ts). */
+  consistency?: ConsistencyModelInfo;
 }
 
 /** Samples from the EMA weights -> PNG at `file` and at `<out>/samples.png`. */
@@ -33,11 +36,22 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
   const { samples, shape } = await generate({
     denoiser,
     params: run.trainer.emaParams,
-    scheduler: createSchedulerByName(config.sampler, schedulerConfigFor(config, train.kind === "image")),
+    ...(run.consistency
+      ? {
+          sampler: "consistency",
+          schedulerConfig: schedulerConfigFor(config, train.kind === "image"),
+          consistency: run.consistency,
+        }
+      : {
+          scheduler: createSchedulerByName(
+            config.sampler,
+            schedulerConfigFor(config, train.kind === "image"),
+          ),
+        }),
     steps: config.samplerSteps,
     numSamples: n,
     seed: config.seed,
-    ...(labels ? { labels, guidanceScale: config.guidanceScale, nullClass } : {}),
+    ...(labels ? { labels, guidanceScale: run.consistency ? 1 : config.guidanceScale, nullClass } : {}),
     threads: config.threads,
   });
   const png = encodePng(

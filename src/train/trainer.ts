@@ -19,7 +19,7 @@ import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import { foldIn, type Key, makeKey, RngStream, type RngStreamState } from "../random/index.js";
 import * as T from "../tensor/index.js";
-import type { TrainConfig } from "./config.js";
+import { isFlowObjective, type TrainConfig } from "./config.js";
 import { type DropoutSite, drawDropoutMasks, dropoutSites } from "./dropout-masks.js";
 import { type EmaSchedule, type EmaState, initEma } from "./ema.js";
 import { drawFlowInputs, type FlowTimeConfig, flowMatchingLoss, flowSchedulerConfig } from "./flow-loss.js";
@@ -77,12 +77,12 @@ const VALID_KEY_DOMAIN = 0x76616c2;
  * vectors, which may lie anywhere).
  */
 export function schedulerConfigFor(config: TrainConfig, clipSample = true): Record<string, unknown> {
-  if (config.objective === "flow") return flowSchedulerConfig(config.numTrainTimesteps);
+  if (isFlowObjective(config.objective)) return flowSchedulerConfig(config.numTrainTimesteps);
   return vpSchedulerConfig(config, clipSample);
 }
 
 /** The DDPMScheduler config of a diffusion run (also the VP tables' source). */
-function vpSchedulerConfig(config: TrainConfig, clipSample: boolean): Record<string, unknown> {
+export function vpSchedulerConfig(config: TrainConfig, clipSample: boolean): Record<string, unknown> {
   return {
     _class_name: "DDPMScheduler",
     _diffusers_version: "0.30.3",
@@ -137,7 +137,23 @@ export function initialState(params: Params, seed: number): TrainState {
   };
 }
 
+/**
+ * An objective beyond the built-in ones (few-step-objectives.ts: consistency training and distillation,
+ * reflow): its traced loss, and its host-side batch from one key, the data batch and the state before
+ * the step (the consistency target reads the EMA weights; the curriculum reads the step).
+ */
+export interface CustomObjective {
+  loss: (params: Params, batch: unknown) => T.Tensor;
+  draw(
+    key: Key,
+    data: { x: Float32Array; shape: readonly number[]; labels: Int32Array | undefined },
+    state: Pick<TrainState, "step" | "params" | "ema">,
+  ): unknown;
+}
+
 export interface TrainerOptions {
+  /** Replaces the objective that `config.objective` names (required for the few-step objectives). */
+  objective?: CustomObjective;
   config: TrainConfig;
   denoiser: Denoiser;
   train: Dataset;
@@ -155,7 +171,8 @@ export class Trainer {
   private state: TrainState;
   private readonly loader: DataLoader;
   private readonly rng: RngStream;
-  private readonly trainStep: TrainStep<Params, LossBatch>;
+  private readonly trainStep: TrainStep<Params, unknown>;
+  private readonly custom: CustomObjective | null;
   private readonly compiledStep;
   private readonly compiledAccumulate;
   private readonly compiledApply;
@@ -188,10 +205,18 @@ export class Trainer {
     this.state = state;
     this.loader = new DataLoader(options.train, { seed: config.seed, position: state.loader });
     this.rng = RngStream.fromState(state.rng);
-    const lossFn = (config.objective === "flow" ? flowMatchingLoss : diffusionLoss)(
-      denoiser.forward,
-      this.lossConfig,
-    );
+    this.custom = options.objective ?? null;
+    if (!this.custom && config.objective !== "diffusion" && config.objective !== "flow") {
+      throw new Error(
+        `trainer: objective "${config.objective}" needs options.objective (few-step-objectives.ts)`,
+      );
+    }
+    const lossFn =
+      this.custom?.loss ??
+      ((config.objective === "flow" ? flowMatchingLoss : diffusionLoss)(
+        denoiser.forward,
+        this.lossConfig,
+      ) as (params: Params, batch: unknown) => T.Tensor);
     this.trainStep = makeTrainStep(lossFn, {
       optimizer: {
         betas: [config.adamBeta1, config.adamBeta2],
@@ -227,10 +252,11 @@ export class Trainer {
    * The next micro-batch's loss inputs: data from the loader, randomness from the stream; dropout
    * masks (training mode) from the same key, when the model has dropout.
    */
-  private nextBatch(): LossBatch {
+  private nextBatch(): unknown {
     const b = this.loader.next(this.config.batchSize);
     const labels = this.conditional ? b.labels : undefined;
     const key = this.rng.next();
+    if (this.custom) return this.custom.draw(key, { x: b.x, shape: b.shape, labels }, this.state);
     const batch = this.drawInputs(key, b.x, b.shape, this.lossConfig, labels);
     const sites = this.dropoutSitesFor(b.shape);
     if (sites.length > 0) batch.dropout = drawDropoutMasks(foldIn(key, DROPOUT_KEY_DOMAIN), sites);
@@ -301,7 +327,10 @@ export class Trainer {
     let count = 0;
     for (const b of loader.batches(batchSize)) {
       const labels = this.conditional ? b.labels : undefined;
-      const batch = this.drawInputs(foldIn(base, count), b.x, b.shape, cfg, labels);
+      const key = foldIn(base, count);
+      const batch = this.custom
+        ? this.custom.draw(key, { x: b.x, shape: b.shape, labels }, this.state)
+        : this.drawInputs(key, b.x, b.shape, cfg, labels);
       total += (await this.compiledLoss(this.state.ema.params, batch)).item();
       count++;
     }

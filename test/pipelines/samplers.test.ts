@@ -13,6 +13,7 @@ import {
   resolveSampler,
   SAMPLER_NAMES,
   SCHEDULER_SAMPLER_NAMES,
+  samplerFamily,
 } from "../../src/pipelines/samplers.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
@@ -99,7 +100,7 @@ describe("generate with every sampler", () => {
   it("returns finite samples of the right shape and counts network evaluations", async () => {
     const nfes: Record<string, number> = {};
     for (const name of SAMPLER_NAMES) {
-      if (name === "flow_match_euler" || name === "consistency") continue; // not for a DDPM model
+      if (samplerFamily(name) !== "diffusion") continue; // not for a DDPM model
       const r = await generate({
         denoiser: mlp,
         params,
@@ -187,7 +188,7 @@ describe("safety warnings", () => {
       const config = { ...TRAIN_DEFAULTS, ...preset.training } as TrainConfig;
       const saved = schedulerConfigFor(config, false); // what run-node saves for vector data
       expect(saved.clip_sample).toBe(false);
-      for (const name of SAMPLER_NAMES.filter((n) => n !== "flow_match_euler" && n !== "consistency")) {
+      for (const name of SAMPLER_NAMES.filter((n) => samplerFamily(n) === "diffusion")) {
         const warnings: string[] = [];
         const r = await generate({
           denoiser: mlp,
