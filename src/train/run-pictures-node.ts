@@ -10,6 +10,7 @@ import { lineChart, scatterPlot } from "../io/plot.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
+import type { LatentDecoder } from "../pipelines/latent.js";
 import { createSchedulerByName } from "../pipelines/samplers.js";
 import type { TrainConfig } from "./config.js";
 import { readLog } from "./run-log-node.js";
@@ -23,6 +24,8 @@ export interface GridRun {
   train: Dataset;
   nullClass: number | null;
   out: string;
+  /** Latent diffusion: decodes the sampled latents to images for the grid. */
+  decoder?: LatentDecoder;
 }
 
 /** Samples from the EMA weights -> PNG at `file` and at `<out>/samples.png`. */
@@ -30,7 +33,7 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
   const { config, denoiser, nullClass, train } = run;
   const n = config.numSamples;
   const labels = nullClass !== null ? cyclicLabels(n, nullClass) : undefined;
-  const { samples, shape } = await generate({
+  const drawn = await generate({
     denoiser,
     params: run.trainer.emaParams,
     scheduler: createSchedulerByName(config.sampler, schedulerConfigFor(config, train.kind === "image")),
@@ -40,6 +43,9 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
     ...(labels ? { labels, guidanceScale: config.guidanceScale, nullClass } : {}),
     threads: config.threads,
   });
+  const { samples, shape } = run.decoder
+    ? await run.decoder.decode(drawn.samples, drawn.shape, config.threads)
+    : drawn;
   const png = encodePng(
     shape.length === 4
       ? imageGrid(...firstChannels(samples, shape as [number, number, number, number]), {
