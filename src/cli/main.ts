@@ -23,6 +23,7 @@ import { inpaintMain } from "./inpaint.js";
 import { sampleMain } from "./sample.js";
 import { trainMain } from "./train.js";
 import { trainClassifierMain } from "./train-classifier.js";
+import { trainVaeMain } from "./train-vae.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   train: { run: trainMain, summary: "train a diffusion model (no flags: a small MNIST run)" },
@@ -32,6 +33,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   "train-classifier": {
     run: trainClassifierMain,
     summary: "train a noise-conditioned classifier for classifier guidance",
+  },
+  "train-vae": {
+    run: trainVaeMain,
+    summary: "train a KL autoencoder for latent diffusion (diffuse train --vae)",
   },
   invert: { run: invertMain, summary: "DDIM-invert images to latents (diffuse sample --latents decodes)" },
   edit: { run: editMain, summary: "image-to-image (SDEdit): re-noise images part way and denoise" },

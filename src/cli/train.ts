@@ -59,6 +59,12 @@ export const TRAIN_COMMAND: Command = {
     { name: "dataset", kind: "string", value: "NAME", help: `dataset: ${DATASET_NAMES.join(", ")}` },
     { name: "limit", kind: "int", value: "N", help: "use only the first N training examples (0: all)" },
     {
+      name: "vae",
+      kind: "string",
+      value: "DIR",
+      help: "latent diffusion: train in the latent space of this AutoencoderKL (diffuse train-vae)",
+    },
+    {
       name: "preset",
       kind: "string",
       value: "NAME",

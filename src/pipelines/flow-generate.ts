@@ -10,6 +10,7 @@ import { gaussianNoise } from "../diffusion/noise.js";
 import type { ModelFn } from "../diffusion/sample.js";
 import { flowModelVelocity, flowTimeGrid, sampleFlowHeun } from "../diffusion/samplers/flow.js";
 import { rk45 } from "../diffusion/samplers/ode.js";
+import type { Key } from "../random/index.js";
 import type * as T from "../tensor/index.js";
 import type { ResolvedSampler } from "./samplers.js";
 
@@ -26,7 +27,7 @@ export async function runFlowSampler(
   model: ModelFn,
   o: {
     steps: number;
-    seed: number;
+    seed: number | Key;
     xT?: T.Tensor;
     schedulerConfig?: Record<string, unknown>;
     onStep?: (i: number, total: number) => void;

@@ -34,6 +34,7 @@ import {
   invertImages,
 } from "./edit.js";
 import { cyclicLabels, type GenerateOptions, generate, withClipDefault } from "./generate.js";
+import type { LatentDecoder } from "./latent.js";
 import type { ModelInfo } from "./model-info.js";
 import { createSchedulerByName, type SamplerSpec } from "./samplers.js";
 
@@ -63,6 +64,8 @@ export interface PipelineParts {
   info?: ModelInfo;
   /** Where the scheduler config came from (a file path), named in its errors. */
   schedulerSource?: string;
+  /** Latent diffusion: the autoencoder that decodes the denoiser's samples (latent.ts). */
+  decoder?: LatentDecoder;
 }
 
 /** The contents of a model folder, already read (e.g. fetched in a browser). */
@@ -151,9 +154,11 @@ export class DiffusionPipeline {
   readonly schedulerConfig: Record<string, unknown>;
   readonly info: ModelInfo;
   readonly schedulerSource: string | undefined;
+  readonly decoder: LatentDecoder | undefined;
 
   constructor(parts: PipelineParts) {
     this.schedulerSource = parts.schedulerSource;
+    this.decoder = parts.decoder;
     this.denoiser = parts.denoiser;
     this.params = parts.params;
     this.schedulerConfig = parts.schedulerConfig;
@@ -250,21 +255,34 @@ export class DiffusionPipeline {
       ...(labels ? { labels, guidanceScale, nullClass } : {}),
       ...(this.info.consistency ? { consistency: this.info.consistency } : {}),
     });
-    return new PipelineOutput(T.tensor(samples, shape), labels, this.info, name, nfe);
+    // Latent diffusion: samples are scaled latents; the autoencoder turns them into images.
+    const images = this.decoder
+      ? await this.decoder.decode(samples, shape, options.threads ?? 0)
+      : { samples, shape };
+    return new PipelineOutput(T.tensor(images.samples, images.shape), labels, this.info, name, nfe);
+  }
+
+  /** Editing works in the denoiser's own space: refused for latent models (images would be latents). */
+  private pixelSpaceOnly(what: string): void {
+    if (this.decoder)
+      throw new Error(`${what}: not supported for latent diffusion models (this model has a vae/)`);
   }
 
   /** DDIM inversion: images [N, ...example shape] in [-1, 1] -> latents x_T (edit.ts). */
   invert(images: T.Tensor, options: InvertOptions = {}): Promise<T.Tensor> {
+    this.pixelSpaceOnly("invert");
     return invertImages(this, images, options);
   }
 
   /** Decodes latents x_T as inversion expects: DDIM, eta 0, clipping off, unguided (edit.ts). */
   reconstruct(latents: T.Tensor, options: DecodeOptions = {}): Promise<PipelineOutput> {
+    this.pixelSpaceOnly("reconstruct");
     return decodeLatents(this, latents, options);
   }
 
   /** img2img (SDEdit, diffusers' strength semantics) on images [N, ...example shape] (edit.ts). */
   edit(images: T.Tensor, options: EditOptions): Promise<PipelineOutput> {
+    this.pixelSpaceOnly("edit");
     return editImages(this, images, options);
   }
 

@@ -25,6 +25,8 @@ export { BETA_SCHEDULES };
 export interface TrainConfig {
   /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */
   dataset: string;
+  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); "" = pixel space. */
+  vae: string;
   /** Keep only the first N training examples (small runs, tests); 0 = all. */
   limit: number;
   /** Preset name; "" picks one from the data shape. */
@@ -120,6 +122,7 @@ export const TRAIN_DEFAULTS: Omit<
   | "classConditional"
 > = {
   dataset: "mnist",
+  vae: "",
   limit: 0,
   preset: "",
   model: {},
@@ -177,6 +180,7 @@ type Kind =
 
 const FIELDS: Record<keyof TrainConfig, Kind> = {
   dataset: "string",
+  vae: "string",
   limit: "int",
   preset: ["", ...PRESET_NAMES],
   model: "object",

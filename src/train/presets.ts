@@ -124,6 +124,36 @@ const UNET64: UNetConfigJson = {
 };
 
 /**
+ * Latent diffusion (`diffuse train --vae DIR`, latent-data-node.ts): U-Nets for an autoencoder's
+ * latents. 7x7 (28x28 images, factor 4) cannot be halved, so `latent7` is one level at 7x7 with
+ * attention (global over the 49 positions) in its block and mid block; `latent16` (16x16: 64x64
+ * images, factor 4; any side divisible by 4) halves twice, 16 -> 8 -> 4, attention at 8 and 4.
+ */
+const LATENT7: UNetConfigJson = {
+  sample_size: 7,
+  in_channels: 4,
+  out_channels: 4,
+  block_out_channels: [128],
+  down_block_types: ["AttnDownBlock2D"],
+  up_block_types: ["AttnUpBlock2D"],
+  layers_per_block: 1,
+  norm_num_groups: 8,
+  attention_head_dim: 32,
+};
+
+const LATENT16: UNetConfigJson = {
+  sample_size: 16,
+  in_channels: 4,
+  out_channels: 4,
+  block_out_channels: [64, 128, 128],
+  down_block_types: ["DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"],
+  up_block_types: ["AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+  layers_per_block: 1,
+  norm_num_groups: 8,
+  attention_head_dim: 32,
+};
+
+/**
  * The seed tutorial's ImprovedUNet (`TutorialUNet`) at a size that trains on 2 CPU cores: its example
  * config is base 128, multipliers [1, 2, 4, 8], 2 residual blocks per level (about 100M parameters at
  * 64x64); here base 32, [1, 2, 2] (28 -> 14 -> 7, attention at 7x7 as the tutorial puts it on its two
@@ -178,6 +208,22 @@ const BASE: Preset[] = [
     classConditional: false,
     model: { kind: "unet", config: UNET64 },
     training: { ...IMAGE_TRAINING, lr: 5e-4, batchSize: 16, steps: 20000 },
+  },
+  {
+    name: "latent7",
+    description: "UNet2D for 7x7 latents (diffuse train --vae, 28x28 images at factor 4)",
+    data: { kind: "image", shape: [4, 7, 7] },
+    classConditional: false,
+    model: { kind: "unet", config: LATENT7 },
+    training: IMAGE_TRAINING,
+  },
+  {
+    name: "latent16",
+    description: "UNet2D for 16x16 latents (diffuse train --vae, 64x64 images at factor 4)",
+    data: { kind: "image", shape: [4, 16, 16] },
+    classConditional: false,
+    model: { kind: "unet", config: LATENT16 },
+    training: IMAGE_TRAINING,
   },
   {
     name: "tutorial",
@@ -248,6 +294,12 @@ export function presetForData(
   const side = Math.max(h!, w!);
   const base = c === 1 && side <= 28 ? "unet28" : side <= 32 ? "unet32" : "unet64";
   return getPreset(`${base}${suffix}`);
+}
+
+/** The latent U-Net for latents [c, h, w]: `latent16` when the sides halve twice, else `latent7`. */
+export function presetForLatent(shape: readonly number[], classConditional: boolean): Preset {
+  const even = shape[1]! % 4 === 0 && shape[2]! % 4 === 0;
+  return getPreset(`${even ? "latent16" : "latent7"}${classConditional ? "-cond" : ""}`);
 }
 
 /**

@@ -36,6 +36,7 @@ import { writeFileAtomic } from "../io/files.js";
 import { denoiserFromConfig } from "../models/denoiser.js";
 import { defaultMemoryLimit } from "../models/resources-node.js";
 import { NonFiniteError } from "../nn/finite.js";
+import { LatentDecoder } from "../pipelines/latent.js";
 import { type ModelInfo, saveModelFolder } from "../pipelines/model-folder-node.js";
 import { createSchedulerByName } from "../pipelines/samplers.js";
 import { foldIn, makeKey } from "../random/index.js";
@@ -49,8 +50,9 @@ import {
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
 import { isFewStep, setupFewStep } from "./few-step-run-node.js";
+import { addAutoencoderToFolder, checkUnetFitsVae, loadLatentRunData } from "./latent-data-node.js";
 import { checkChannelWeights } from "./losses.js";
-import { denoiserFromSpec, modelSpecFor, presetForData, specConfig } from "./presets.js";
+import { denoiserFromSpec, modelSpecFor, presetForData, presetForLatent, specConfig } from "./presets.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { checkRunMemory } from "./run-limits.js";
 import { LOG_FILE, readLog, truncateLog } from "./run-log-node.js";
@@ -189,10 +191,17 @@ export async function runTraining(
     resumeFrom,
     noCheckpoint,
   } = await runConfig({ ...partial, out }, out, options.overwrite ?? false);
-  const data = loadRunData({ ...TRAIN_DATA_DEFAULTS, ...requested } as TrainConfig);
+  const dataConfig = { ...TRAIN_DATA_DEFAULTS, ...requested } as TrainConfig;
+  // Latent diffusion (--vae): the data are the autoencoder's scaled latents (latent-data-node.ts).
+  const latent = requested.vae
+    ? await loadLatentRunData(dataConfig, out, new Progress(options.progress ?? process.stderr, 1))
+    : null;
+  const data: RunData = latent ?? loadRunData(dataConfig);
   const shape = dataShape(data.train);
   const { config, preset } = resolveTrainConfig(requested, (cond) =>
-    presetForData(shape.kind === "image" ? shape : { kind: "vector" }, cond),
+    latent && shape.kind === "image"
+      ? presetForLatent(shape.shape, cond)
+      : presetForData(shape.kind === "image" ? shape : { kind: "vector" }, cond),
   );
   const nullClass = preset.classConditional ? data.numClasses! : null;
   const few = isFewStep(config)
@@ -220,6 +229,7 @@ export async function runTraining(
   const limit = options.maxMemory ?? defaultMemoryLimit();
   const modelConfig = meta ? meta.model : init ? init.denoiser.toConfig() : specConfig(spec!);
   checkRunMemory(config, modelConfig, preset.classConditional, limit);
+  if (latent) checkUnetFitsVae(latent.autoencoder, modelConfig, "--vae");
   const denoiser = meta
     ? denoiserFromConfig(meta.model)
     : (init?.denoiser ?? denoiserFromSpec(spec!, foldIn(makeKey(config.seed), INIT_DOMAIN)));
@@ -261,6 +271,7 @@ export async function runTraining(
     nullClass,
     out,
     ...(consistency ? { consistency } : {}),
+    ...(latent ? { decoder: new LatentDecoder(latent.autoencoder.vae, latent.autoencoder.params) } : {}),
   };
   let lastCheckpoint: number | null = resumeFrom ? state.step : null;
   /** Consecutive skipped (non-finite) steps up to now; no checkpoint is written while > 0. */
@@ -319,6 +330,7 @@ export async function runTraining(
       schedulerConfigFor(config, data.train.kind === "image"),
       { ...info, steps: step, validLoss: v },
     );
+    if (latent) await addAutoencoderToFolder(path.join(out, BEST_DIR), latent.autoencoder);
   };
   while (trainer.step < config.steps) {
     await stopIfAborted();
@@ -378,6 +390,7 @@ export async function runTraining(
       steps: trainer.step,
     },
   );
+  if (latent) await addAutoencoderToFolder(out, latent.autoencoder);
   await stopIfAborted();
   await writeSamples(grids, null);
   await writeLossCurve(out);

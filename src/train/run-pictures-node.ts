@@ -10,6 +10,7 @@ import { lineChart, scatterPlot } from "../io/plot.js";
 import { encodePng, imageGrid } from "../io/png.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { cyclicLabels, generate } from "../pipelines/generate.js";
+import type { LatentDecoder } from "../pipelines/latent.js";
 import type { ConsistencyModelInfo } from "../pipelines/model-info.js";
 import { createSchedulerByName } from "../pipelines/samplers.js";
 import type { TrainConfig } from "./config.js";
@@ -26,6 +27,8 @@ export interface GridRun {
   out: string;
   /** A consistency student's grid: the grids use the VP consistency sampler (consistency-generate.ts). */
   consistency?: ConsistencyModelInfo;
+  /** Latent diffusion: decodes the sampled latents to images for the grid. */
+  decoder?: LatentDecoder;
 }
 
 /** Samples from the EMA weights -> PNG at `file` and at `<out>/samples.png`. */
@@ -33,7 +36,7 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
   const { config, denoiser, nullClass, train } = run;
   const n = config.numSamples;
   const labels = nullClass !== null ? cyclicLabels(n, nullClass) : undefined;
-  const { samples, shape } = await generate({
+  const drawn = await generate({
     denoiser,
     params: run.trainer.emaParams,
     ...(run.consistency
@@ -54,6 +57,9 @@ export async function writeSamples(run: GridRun, file: string | null): Promise<v
     ...(labels ? { labels, guidanceScale: run.consistency ? 1 : config.guidanceScale, nullClass } : {}),
     threads: config.threads,
   });
+  const { samples, shape } = run.decoder
+    ? await run.decoder.decode(drawn.samples, drawn.shape, config.threads)
+    : drawn;
   const png = encodePng(
     shape.length === 4
       ? imageGrid(...firstChannels(samples, shape as [number, number, number, number]), {

@@ -92,7 +92,8 @@ export function vpSchedulerConfig(config: TrainConfig, clipSample: boolean): Rec
     beta_schedule: config.betaSchedule,
     trained_betas: null,
     variance_type: "fixed_small",
-    clip_sample: clipSample,
+    // Latents (a --vae run) are not confined to [-1, 1]: never clip them.
+    clip_sample: clipSample && !config.vae,
     clip_sample_range: 1.0,
     prediction_type: config.predictionType,
     thresholding: false,
