@@ -167,6 +167,7 @@ export class ConfigFieldError extends Error {
 
 type Kind =
   | "string"
+  | "optionalString"
   | "boolean"
   | "int"
   | "posint"
@@ -180,7 +181,7 @@ type Kind =
 
 const FIELDS: Record<keyof TrainConfig, Kind> = {
   dataset: "string",
-  vae: "string",
+  vae: "optionalString",
   limit: "int",
   preset: ["", ...PRESET_NAMES],
   model: "object",
@@ -237,6 +238,7 @@ function expected(kind: Kind): string {
   if (Array.isArray(kind)) return `one of ${kind.map((k) => JSON.stringify(k)).join(", ")}`;
   return {
     string: "a string",
+    optionalString: 'a string ("" for none)',
     boolean: "true or false",
     int: "a non-negative integer",
     posint: "a positive integer",
@@ -254,6 +256,8 @@ function valid(kind: Kind, v: unknown): boolean {
   switch (kind) {
     case "string":
       return typeof v === "string" && v.length > 0;
+    case "optionalString":
+      return typeof v === "string";
     case "boolean":
       return typeof v === "boolean";
     case "int":
