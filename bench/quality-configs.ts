@@ -82,6 +82,8 @@ export interface ConfigRow {
   samplerSteps: number;
   guidanceScale: number;
   samples: number;
+  /** --seed: the samples' noise and the reference subsets of precision/recall and KID. */
+  seed: number;
   fid: number;
   kid: number;
   kidStderr: number;
@@ -104,11 +106,11 @@ export const TABLE_END = "<!-- quality-configs:end -->";
 export function formatConfigTable(rows: readonly ConfigRow[]): string {
   const f = (x: number, d: number) => x.toFixed(d);
   return [
-    "| config | what changes | steps | minutes | weights | sampler | w | samples | FID | KID | precision | recall | accuracy |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| config | what changes | steps | minutes | weights | sampler | w | samples | seed | FID | KID | precision | recall | accuracy |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.config} | ${r.description} | ${r.steps} | ${f(r.minutes, 1)} | ${r.weights} | ${r.sampler} ${r.samplerSteps} | ${r.guidanceScale} | ${r.samples} | ${f(r.fid, 2)} | ${f(r.kid, 3)} ± ${f(r.kidStderr, 3)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.accuracy === null ? "-" : f(r.accuracy, 3)} |`,
+        `| ${r.config} | ${r.description} | ${r.steps} | ${f(r.minutes, 1)} | ${r.weights} | ${r.sampler} ${r.samplerSteps} | ${r.guidanceScale} | ${r.samples} | ${r.seed ?? 0} | ${f(r.fid, 2)} | ${f(r.kid, 3)} ± ${f(r.kidStderr, 3)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.accuracy === null ? "-" : f(r.accuracy, 3)} |`,
     ),
   ].join("\n");
 }

@@ -362,6 +362,7 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
         samplerSteps: r.steps,
         guidanceScale: o.guidanceScale,
         samples: r.samples,
+        seed: o.seed,
         fid: r.fid,
         kid: r.kid,
         kidStderr: r.kidStderr,

@@ -63,6 +63,14 @@ export {
 } from "./pipelines/export-onnx.js";
 // Sampling: pipelines, the guided sampling loop, schedulers by name.
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
+export {
+  type BatchedGenerateOptions,
+  batchRanges,
+  DEFAULT_SAMPLE_BATCH,
+  generateBatches,
+  type SampleBatch,
+  startNoiseRows,
+} from "./pipelines/generate-batches.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
 export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
 export type { ModelInfo } from "./pipelines/model-info.js";
@@ -149,7 +157,13 @@ export { scatterPlot } from "./io/plot.js";
 export type { Deflate } from "./io/png-encode.js";
 export { encodePngAsync, encodePngWith, PngError } from "./io/png-encode.js";
 export type { ParsedSafetensors, StArrayFor, StDType, StTensor, StTensors } from "./io/safetensors.js";
-export { parseSafetensors, SafetensorsError, serializeSafetensors } from "./io/safetensors.js";
+export {
+  parseSafetensors,
+  SafetensorsError,
+  type SafetensorsLayout,
+  safetensorsLayout,
+  serializeSafetensors,
+} from "./io/safetensors.js";
 export type {
   OnnxOptimizationLevel,
   OrtLike,

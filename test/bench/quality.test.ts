@@ -191,6 +191,7 @@ describe("--config: a named lever, its row in the JSON and the README table", ()
       /before\n<!-- quality-configs:begin -->\n\| config \|[^]*\n\| lr-2e-3 \| learning rate 2e-3 \| 4 \|[^]*<!-- quality-configs:end -->\nafter\n$/,
     );
     expect(formatConfigTable(rows).split("\n")).toHaveLength(3);
+    expect(rows[0]!.seed).toBe(0);
   });
 
   it("--weights raw evaluates the checkpoint's raw parameters, not the EMA", async () => {
