@@ -297,7 +297,7 @@ export async function runSample(
   const n = start?.x.shape[0] ?? labels?.length ?? s.numSamples ?? pipeline.defaultNumSamples;
   const batchSize = start ? n : Math.min(n, s.batchSize ?? DEFAULT_SAMPLE_BATCH);
   const png = path.extname(s.out).toLowerCase() !== ".safetensors";
-  const per = pipeline.denoiser.exampleShape.reduce((a, b) => a * b, 1);
+  const per = pipeline.outputExampleShape.reduce((a, b) => a * b, 1);
   // A PNG grid holds every image (float samples + 8-bit RGBA grid + PNG bytes: ~12 bytes a value).
   if (png && 12 * n * per > limitBytes) {
     throw new ResourceError(
@@ -341,7 +341,7 @@ export async function runSample(
         numSamples: n,
         batchSize,
       });
-  const shape = [n, ...pipeline.denoiser.exampleShape];
+  const shape = [n, ...pipeline.outputExampleShape];
   const written =
     path.extname(s.out).toLowerCase() === ".safetensors"
       ? await writeSafetensorsBatches(s.out, shape, labels, batches)

@@ -25,6 +25,12 @@ export class LatentDecoder {
     return 2 ** (this.vae.config.block_out_channels.length - 1);
   }
 
+  /** The image shape [C, H, W] one latent of shape [c, h, w] decodes to. */
+  imageShape(latent: readonly number[]): number[] {
+    const [, h, w] = latent as [number, number, number];
+    return [this.vae.config.out_channels, h * this.factor, w * this.factor];
+  }
+
   /** Images [N, C, H, W] for scaled latents `z` [N, c, h, w] (flat), DECODE_CHUNK per call. */
   async decode(
     z: Float32Array,
@@ -47,9 +53,7 @@ export class LatentDecoder {
       const y = await this.compiled(this.params, T.tensor(z.subarray(i * per, (i + b) * per), [b, c, h, w]));
       out.push(Float32Array.from(y.values() as Float32Array));
     }
-    const C = this.vae.config.out_channels;
-    const H = h * this.factor;
-    const W = w * this.factor;
+    const [C, H, W] = this.imageShape([c, h, w]) as [number, number, number];
     const samples = new Float32Array(n * C * H * W);
     let o = 0;
     for (const p of out) {

@@ -165,6 +165,11 @@ export class DiffusionPipeline {
     this.info = parts.info ?? {};
   }
 
+  /** The shape of one generated sample: the denoiser's example, or the decoded image of a latent model. */
+  get outputExampleShape(): readonly number[] {
+    return this.decoder ? this.decoder.imageShape(this.denoiser.exampleShape) : this.denoiser.exampleShape;
+  }
+
   /** A pipeline from the files of a model folder, already read (browser: fetched). */
   static fromFiles(files: PipelineFiles): DiffusionPipeline {
     const denoiser = denoiserFromConfig(files.config);
