@@ -30,6 +30,9 @@
  *
  * The label channels' scale (1 or 1 / 28, data/joint-image.ts) follows the run's dataset name.
  *
+ * `--checkpoint-ema` evaluates the EMA weights of the run's checkpoint instead of the saved model
+ * (a run stopped between saves).
+ *
  *   npx tsx scripts/joint-mnist.ts --model DIR --out DIR [--n 500] [--steps 30] [--sampler ddpm]
  */
 import { existsSync, writeFileSync } from "node:fs";
@@ -59,6 +62,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" },
     only: { type: "string", default: "classify,cond,uncond" },
     from: { type: "string" },
+    "checkpoint-ema": { type: "boolean", default: false },
   },
 });
 if (!values.model || (!values.out && values.only !== "init")) {
@@ -76,6 +80,12 @@ const steps = Number(values.steps);
 const threads = Number(values.threads);
 const only = values.only.split(",");
 const model = await loadModelFolder(values.model);
+if (values["checkpoint-ema"]) {
+  // A run stopped between saves: its checkpoint's EMA weights (the ones a save would write).
+  const { state, meta } = await loadCheckpoint(values.model);
+  model.params = state.ema.params;
+  console.log(`weights: the EMA of ${checkpointPath(values.model)} at step ${meta.step}`);
+}
 const shape = model.denoiser.exampleShape as [number, number, number];
 const [ck, h, w] = shape;
 const K = ck - 1;
