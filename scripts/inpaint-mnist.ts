@@ -8,7 +8,7 @@
  *
  *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
- *     [--batch B]
+ *     [--batch B] [--null-class]
  * The digits run in batches of B (default: all at once; reconstruction guidance's backward pass
  * holds the activations of the whole batch, so batches bound the memory); batch k uses seed + k.
  */
@@ -20,6 +20,7 @@ import { writeFileAtomic, writeSafetensorsFile } from "../src/io/files.js";
 import { imageGrid } from "../src/io/image.js";
 import { encodePng } from "../src/io/png.js";
 import { inpaint } from "../src/pipelines/inpaint.js";
+import { DiffusionPipeline } from "../src/pipelines/pipeline.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
 import * as T from "../src/tensor/index.js";
 
@@ -37,6 +38,7 @@ const { values: a } = parseArgs({
     seed: { type: "string", default: "0" },
     threads: { type: "string", default: "1" },
     batch: { type: "string" },
+    "null-class": { type: "boolean", default: false },
   },
 });
 const n = Number(a.n);
@@ -45,7 +47,23 @@ const mask = T.tensor(
   Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28 < 14 ? 1 : 0)),
   [1, 1, 28, 28],
 );
-const pipe = await loadPipeline(a.model!);
+const loaded = await loadPipeline(a.model!);
+// --null-class: a class-conditional model trained with label dropout used unconditionally, every
+// sample given the null class (its unconditional mode). The pipeline's labels accept only the real
+// classes, so a view of it counts the null class as one more class (guidance scale stays 1).
+const nullClass = loaded.info.nullClass;
+if (a["null-class"] && (nullClass === undefined || nullClass === null)) {
+  throw new Error(`--null-class: ${a.model} has no null class (model_index.json _diffuse.nullClass)`);
+}
+const { nullClass: _null, ...infoRest } = loaded.info;
+const pipe = a["null-class"]
+  ? new DiffusionPipeline({
+      denoiser: loaded.denoiser,
+      params: loaded.params,
+      schedulerConfig: loaded.schedulerConfig,
+      info: { ...infoRest, numClasses: nullClass! + 1 },
+    })
+  : loaded;
 const t0 = performance.now();
 const common = {
   steps: Number(a.steps),
@@ -70,6 +88,7 @@ for (let k = 0; k * batch < n; k++) {
   const out = await inpaint(pipe, slice, mask, {
     ...common,
     seed: Number(a.seed) + k,
+    ...(a["null-class"] ? { labels: new Int32Array(m).fill(nullClass!) } : {}),
     ...(a.method === "replace" ? { sampler: a.sampler! } : {}),
     ...(a.method === "repaint" ? { repaint: { jump: Number(a.jump), resample: Number(a.resample) } } : {}),
     ...(a.method === "reconstruction"

@@ -21,16 +21,29 @@
  *             weights and, where the folder holds a training checkpoint, the raw weights. Also runs
  *             on a 1-channel model (digit channel only), for comparison.
  *
+ *   init      warm start (`--only init --from DIR`): the run folder --model (a `diffuse train` run of
+ *             the joint data, e.g. 1 step) gets the weights of the 1-channel model DIR (same
+ *             architecture): every tensor copied; conv_in's digit input copied and its label inputs
+ *             zeroed (the network starts as DIR's on the digit, blind to the label); conv_out's digit
+ *             output copied, its label outputs kept; the EMA set to the same weights, Adam moments
+ *             zeroed. Then `diffuse train --out DIR --resume --steps N` trains the joint model on.
+ *
+ * The label channels' scale (1 or 1 / 28, data/joint-image.ts) follows the run's dataset name.
+ *
+ * `--checkpoint-ema` evaluates the EMA weights of the run's checkpoint instead of the saved model
+ * (a run stopped between saves).
+ *
  *   npx tsx scripts/joint-mnist.ts --model DIR --out DIR [--n 500] [--steps 30] [--sampler ddpm]
  */
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { jointImages, splitJointImages } from "../src/data/joint-image.js";
+import { jointImages, jointLabelScale, splitJointImages } from "../src/data/joint-image.js";
 import { loadMnist } from "../src/data/mnist.js";
 import { replacement } from "../src/diffusion/constraints/replace.js";
 import { makeDir } from "../src/io/dirs.js";
-import { writeSafetensorsFile } from "../src/io/files.js";
+import { readSafetensorsFile, writeSafetensorsFile } from "../src/io/files.js";
+import type { StTensor } from "../src/io/safetensors.js";
 import { nodeOrt } from "../src/onnx/node.js";
 import { compiledForward, cyclicLabels, generate } from "../src/pipelines/generate.js";
 import { loadModelFolder } from "../src/pipelines/model-folder-node.js";
@@ -48,23 +61,45 @@ const { values } = parseArgs({
     sampler: { type: "string", default: "ddpm" },
     threads: { type: "string", default: "1" },
     only: { type: "string", default: "classify,cond,uncond" },
+    from: { type: "string" },
+    "checkpoint-ema": { type: "boolean", default: false },
   },
 });
-if (!values.model || !values.out) {
+if (!values.model || (!values.out && values.only !== "init")) {
   console.error("usage: joint-mnist.ts --model DIR --out DIR [--n 500] [--steps 30] [--sampler ddpm]");
   process.exit(2);
 }
 T.setDefaultRuntime(nodeOrt);
+if (values.only === "init") {
+  if (!values.from) throw new Error("--only init needs --from DIR (a 1-channel model folder)");
+  await warmStart(values.model, values.from);
+  process.exit(0);
+}
 const n = Number(values.n);
 const steps = Number(values.steps);
 const threads = Number(values.threads);
 const only = values.only.split(",");
 const model = await loadModelFolder(values.model);
+if (values["checkpoint-ema"]) {
+  // A run stopped between saves: its checkpoint's EMA weights (the ones a save would write).
+  const { state, meta } = await loadCheckpoint(values.model);
+  model.params = state.ema.params;
+  console.log(`weights: the EMA of ${checkpointPath(values.model)} at step ${meta.step}`);
+}
 const shape = model.denoiser.exampleShape as [number, number, number];
 const [ck, h, w] = shape;
 const K = ck - 1;
-await makeDir(values.out, "--out");
-const report: Record<string, unknown> = { model: values.model, n, steps, sampler: values.sampler };
+const scale = jointLabelScale(model.info.dataset, h, w);
+const joint = (images: Float32Array, labels: Int32Array) => jointImages(images, labels, [1, h, w], K, scale);
+const outDir = values.out!;
+await makeDir(outDir, "--out");
+const report: Record<string, unknown> = {
+  model: values.model,
+  n,
+  steps,
+  sampler: values.sampler,
+  labelScale: scale,
+};
 
 /** Samples n joint images with the channels in `given` (a [ck] 0/1 list) fixed to `known`. */
 async function draw(known: Float32Array | null, given: number[] | null, seed: number, sampler: string) {
@@ -98,7 +133,7 @@ function clamp(x: Float32Array): Float32Array {
 if (only.includes("classify")) {
   const test = loadMnist({ split: "test", limit: n });
   // The label channels' known values are ignored (mask 0); any valid label fills them.
-  const known = jointImages(test.images, new Int32Array(n), [1, h, w], K);
+  const known = joint(test.images, new Int32Array(n));
   const r = await draw(known, [1, ...new Array<number>(K).fill(0)], 1, values.sampler);
   let right = 0;
   for (let i = 0; i < n; i++) if (r.labels[i] === test.labels![i]) right++;
@@ -109,9 +144,9 @@ if (only.includes("classify")) {
 }
 if (only.includes("cond")) {
   const labels = cyclicLabels(n, K);
-  const known = jointImages(new Float32Array(n * h * w), labels, [1, h, w], K);
+  const known = joint(new Float32Array(n * h * w), labels);
   const r = await draw(known, [0, ...new Array<number>(K).fill(1)], 2, values.sampler);
-  const file = path.join(values.out, "cond.safetensors");
+  const file = path.join(outDir, "cond.safetensors");
   await writeSafetensorsFile(file, {
     samples: { dtype: "F32", shape: [n, 1, h, w], data: clamp(r.images) },
     labels: { dtype: "I32", shape: [n], data: labels },
@@ -123,7 +158,7 @@ if (only.includes("cond")) {
 }
 if (only.includes("uncond")) {
   const r = await draw(null, null, 3, "dpmsolver++");
-  const file = path.join(values.out, "uncond.safetensors");
+  const file = path.join(outDir, "uncond.safetensors");
   await writeSafetensorsFile(file, {
     samples: { dtype: "F32", shape: [n, 1, h, w], data: clamp(r.images) },
     labels: { dtype: "I32", shape: [n], data: r.labels },
@@ -146,7 +181,7 @@ if (only.includes("elbo")) {
   for (const [j, t] of [200, 400, 600].entries()) {
     const eps = normal(makeKey(100 + j), n * per);
     for (let k = 0; k < K; k++) {
-      const x0 = jointImages(test.images, new Int32Array(n).fill(k), [1, h, w], K);
+      const x0 = joint(test.images, new Int32Array(n).fill(k));
       const a = tables.alpha[t]!;
       const s = tables.sigma[t]!;
       const xt = x0.map((v, i) => a * v + s * eps[i]!);
@@ -178,7 +213,7 @@ if (only.includes("elbo")) {
 if (only.includes("eps")) {
   const m = 64;
   const test = loadMnist({ split: "test", limit: m });
-  const x0 = K > 0 ? jointImages(test.images, test.labels!, [1, h, w], K) : test.images;
+  const x0 = K > 0 ? joint(test.images, test.labels!) : test.images;
   const tables = lossTables(model.schedulerConfig!, { loss: "l2", weighting: "none", prediction: "epsilon" });
   const eps = normal(makeKey(7), x0.length);
   const weights: Record<string, typeof model.params> = { ema: model.params };
@@ -211,4 +246,39 @@ if (only.includes("eps")) {
   }
   report.eps = rows;
 }
-writeFileSync(path.join(values.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(path.join(outDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+
+/** `--only init`: the joint run's checkpoint gets the 1-channel model's weights (see the file comment). */
+async function warmStart(run: string, from: string): Promise<void> {
+  const src = (await readSafetensorsFile(path.join(from, "unet", "diffusion_pytorch_model.safetensors")))
+    .tensors;
+  const file = checkpointPath(run);
+  const ck = await readSafetensorsFile(file);
+  const out: Record<string, StTensor> = {};
+  let copied = 0;
+  for (const [name, t] of ck.tensors) {
+    const [group, ...rest] = name.split(".");
+    const key = rest.join(".");
+    const data = Float32Array.from(t.data as Float32Array);
+    if (group === "adam_m" || group === "adam_v") data.fill(0);
+    if ((group === "params" || group === "ema") && src.has(key)) {
+      const s = src.get(key)!;
+      const sv = s.data as Float32Array;
+      if (s.shape.join() === t.shape.join()) data.set(sv);
+      else if (key === "conv_in.weight") {
+        // [O, 1 + K, 3, 3] <- [O, 1, 3, 3]: digit input copied, label inputs zero.
+        const [o, c, kh, kw] = t.shape as [number, number, number, number];
+        data.fill(0);
+        for (let i = 0; i < o; i++) data.set(sv.subarray(i * kh * kw, (i + 1) * kh * kw), i * c * kh * kw);
+      } else if (key === "conv_out.weight" || key === "conv_out.bias") {
+        data.set(sv); // row 0 (the digit output) first; the label outputs keep their init
+      } else {
+        throw new Error(`${from}: tensor ${key} has shape [${s.shape}], the joint run's is [${t.shape}]`);
+      }
+      copied++;
+    }
+    out[name] = { dtype: "F32", shape: [...t.shape], data };
+  }
+  await writeSafetensorsFile(file, out, ck.metadata);
+  console.log(`${file}: ${copied} tensors (params + ema) from ${from}; Adam moments zeroed`);
+}

@@ -9,28 +9,46 @@
  * objective or the trainer (the alternative, a side branch for the K-vector, would need a second
  * input and output path through the model). Conditioning on either part by replacement gives
  * p(x | y) (class-conditional generation) and p(y | x) (classification); the label of a sample is
- * the argmax of its label channels' spatial means. Browser-safe.
+ * the argmax of its label channels' spatial means.
+ *
+ * Label scale. Broadcast at +-1, the label is far less noisy than the image at the same t: the
+ * channel mean of H W pixels of alpha c y + sigma eps has noise sigma / sqrt(H W), so its margin at
+ * the first sampling steps is already several standard deviations (28 x 28: 2 alpha / (sigma / 28)
+ * = 4.3 sd at t = 950 of the cosine schedule, where a pixel's SNR is 0.08) and replacement decides
+ * the label while the digit is still noise. `labelScale` c multiplies the one-hot; c = 1 / sqrt(H W)
+ * (`mnist-joint-scaled`) makes the channel mean carry exactly the noise of ONE VP-noised scalar
+ * (sqrt(H W) c y alpha + sigma N(0, 1)), so the label is decided no earlier than a scalar would be.
+ * Browser-safe.
  */
 import type { ImageDataset } from "./types.js";
 
+/** The label scale of a joint dataset by name: 1 / sqrt(H W) for `*-scaled` (see the file comment), else 1. */
+export function jointLabelScale(dataset: string | undefined, h: number, w: number): number {
+  return dataset?.endsWith("-scaled") ? 1 / Math.sqrt(h * w) : 1;
+}
+
 /** The joint dataset of a labelled image dataset: [N, C + K, H, W] with K = numClasses. */
-export function jointImageLabelDataset(ds: ImageDataset): ImageDataset {
+export function jointImageLabelDataset(ds: ImageDataset, labelScale = 1): ImageDataset {
   if (!ds.labels || !ds.numClasses) {
     throw new Error(`${ds.name}: joint (image, label) data need labels; the dataset has none`);
   }
   const [c, h, w] = ds.shape;
   const k = ds.numClasses;
-  const images = jointImages(ds.images, ds.labels, [c, h, w], k);
-  return { ...ds, name: `${ds.name}-joint`, images, shape: [c + k, h, w] };
+  const images = jointImages(ds.images, ds.labels, [c, h, w], k, labelScale);
+  const name = `${ds.name}-joint${labelScale === 1 ? "" : "-scaled"}`;
+  return { ...ds, name, images, shape: [c + k, h, w] };
 }
 
-/** Images [N, C, H, W] and labels [N] -> joint images [N, C + K, H, W] (see the file comment). */
+/** Images [N, C, H, W] and labels [N] -> joint images [N, C + K, H, W], one-hot +-labelScale (see the file comment). */
 export function jointImages(
   images: Float32Array,
   labels: Int32Array,
   shape: readonly [number, number, number],
   numClasses: number,
+  labelScale = 1,
 ): Float32Array {
+  if (!(labelScale > 0 && Number.isFinite(labelScale)))
+    throw new Error(`jointImages: labelScale ${labelScale}, expected a finite number > 0`);
   const [c, h, w] = shape;
   const hw = h * w;
   const n = labels.length;
@@ -45,7 +63,7 @@ export function jointImages(
       throw new Error(`jointImages: label ${y} of example ${i} is outside [0, ${numClasses})`);
     out.set(images.subarray(i * c * hw, (i + 1) * c * hw), i * per);
     for (let k = 0; k < numClasses; k++)
-      out.fill(k === y ? 1 : -1, i * per + (c + k) * hw, i * per + (c + k + 1) * hw);
+      out.fill(k === y ? labelScale : -labelScale, i * per + (c + k) * hw, i * per + (c + k + 1) * hw);
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { makeKey } from "../random/philox.js";
 import { loadCsv } from "./csv.js";
 import { loadImageFolder } from "./folder.js";
 import type { Channels } from "./image.js";
-import { jointImageLabelDataset } from "./joint-image.js";
+import { jointImageLabelDataset, jointLabelScale } from "./joint-image.js";
 import { loadFashionMnist, loadMnist, type Split } from "./mnist.js";
 import { checkerboard, gaussians, moons, swissroll } from "./points.js";
 import { loadTable } from "./table.js";
@@ -39,6 +39,7 @@ export interface LoadOptions {
 export const DATASET_NAMES = [
   "mnist",
   "mnist-joint",
+  "mnist-joint-scaled",
   "fashion-mnist",
   "twemoji",
   "folder:<path>",
@@ -64,6 +65,9 @@ export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
   const { limit } = opts;
   if (name === "mnist") return loadMnist({ split: opts.split, limit });
   if (name === "mnist-joint") return jointImageLabelDataset(loadMnist({ split: opts.split, limit }));
+  if (name === "mnist-joint-scaled") {
+    return jointImageLabelDataset(loadMnist({ split: opts.split, limit }), jointLabelScale(name, 28, 28));
+  }
   if (name === "fashion-mnist") return loadFashionMnist({ split: opts.split, limit, dir: opts.path });
   if (name === "twemoji") return loadTwemoji({ limit, channels: opts.channels, size: opts.size });
   if (name === "zipcodes") return loadZipcodes({ limit, region: opts.region });

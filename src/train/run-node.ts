@@ -128,7 +128,7 @@ function loadRunData(config: TrainConfig): RunData {
   const limit = config.limit > 0 ? config.limit : undefined;
   const name = config.dataset;
   const base = { limit, seed: config.seed };
-  if (name === "mnist" || name === "mnist-joint" || name === "fashion-mnist") {
+  if (name === "mnist" || name.startsWith("mnist-joint") || name === "fashion-mnist") {
     const train = loadDataset(name, { ...base, split: "train" });
     const valid = config.validSize > 0 ? loadDataset(name, { split: "test", limit: config.validSize }) : null;
     return { train, valid, numClasses: train.numClasses };

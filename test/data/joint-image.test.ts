@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { jointImageLabelDataset, jointImages, splitJointImages } from "../../src/data/joint-image.js";
+import {
+  jointImageLabelDataset,
+  jointImages,
+  jointLabelScale,
+  splitJointImages,
+} from "../../src/data/joint-image.js";
 import { loadDataset } from "../../src/data/registry.js";
 
 describe("joint (image, label) data", () => {
@@ -52,5 +57,31 @@ describe("joint (image, label) data", () => {
     if (ds.kind !== "image") return;
     const { labels } = splitJointImages(ds.images, ds.shape, 1);
     expect(Array.from(labels)).toEqual(Array.from(ds.labels!));
+  });
+
+  it("scales the label channels by 1 / sqrt(H W) for *-scaled data: the channel mean's noise is one scalar's", () => {
+    expect(jointLabelScale("mnist-joint-scaled", 28, 28)).toBeCloseTo(1 / 28, 12);
+    expect(jointLabelScale("mnist-joint", 28, 28)).toBe(1);
+    expect(jointLabelScale(undefined, 28, 28)).toBe(1);
+    const labels = Int32Array.from([1, 0]);
+    const joint = jointImages(new Float32Array(2 * 4), labels, [1, 2, 2], 2, 0.5);
+    expect(Array.from(joint.subarray(4, 12))).toEqual([-0.5, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, 0.5]);
+    expect(Array.from(splitJointImages(joint, [3, 2, 2], 1).labels)).toEqual([1, 0]);
+    expect(() => jointImages(new Float32Array(4), Int32Array.from([0]), [1, 2, 2], 2, 0)).toThrow(
+      "labelScale 0, expected a finite number > 0",
+    );
+    const ds = loadDataset("mnist-joint-scaled", { limit: 2 });
+    expect(ds.kind === "image" && ds.shape).toEqual([11, 28, 28]);
+    if (ds.kind !== "image") return;
+    const hw = 28 * 28;
+    const y = ds.labels![0]!;
+    // Example 0: label channel y is +1/28 everywhere, the others -1/28; the digit channel is unchanged.
+    expect(ds.images[(1 + y) * hw + 5]).toBeCloseTo(1 / 28, 7);
+    expect(ds.images[(1 + ((y + 1) % 10)) * hw]).toBeCloseTo(-1 / 28, 7);
+    expect(Array.from(splitJointImages(ds.images, ds.shape, 1).labels)).toEqual(Array.from(ds.labels!));
+    const plain = loadDataset("mnist", { limit: 1 });
+    expect(plain.kind === "image" && Array.from(plain.images.subarray(0, hw))).toEqual(
+      Array.from(ds.images.subarray(0, hw)),
+    );
   });
 });
