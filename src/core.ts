@@ -15,10 +15,11 @@ export {
   guidedEps,
   type LogProbGradient,
 } from "./diffusion/classifier-guidance.js";
+// Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
+export { consistencyStepIndices, gridAlphasCumprod } from "./diffusion/consistency-grid.js";
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
-// Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
 export { type GridConsistencyFn, sampleConsistencyVp } from "./diffusion/samplers/consistency-vp.js";
 export {
   flowModelVelocity,
@@ -46,6 +47,7 @@ export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export type { NoiseClassifierConfig } from "./models/noise-classifier-config.js";
 export * as nn from "./nn/index.js";
 export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
+export { checkConsistencySteps, generateConsistency } from "./pipelines/consistency-generate.js";
 export type {
   DecodeOptions,
   EditOptions,
@@ -65,7 +67,7 @@ export {
 export { cyclicLabels, type GenerateOptions, type GenerateResult, generate } from "./pipelines/generate.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
 export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
-export type { ModelInfo } from "./pipelines/model-info.js";
+export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
   PIPELINE_DEFAULTS,
@@ -103,6 +105,8 @@ export {
   ictScales,
   lognormalPairWeights,
 } from "./train/consistency-training.js";
+export { type DistillSettings, resolveDistillSettings } from "./train/distill-config.js";
+export { type FewStepParts, fewStepObjective } from "./train/few-step-objectives.js";
 export {
   drawFlowInputs,
   drawFlowTimes,
