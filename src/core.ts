@@ -15,10 +15,11 @@ export {
   guidedEps,
   type LogProbGradient,
 } from "./diffusion/classifier-guidance.js";
+// Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
+export { consistencyStepIndices, gridAlphasCumprod } from "./diffusion/consistency-grid.js";
 // Layers as namespaces.
 export * as diffusion from "./diffusion/index.js";
 export { createScheduler, schedulerFromConfig } from "./diffusion/index.js";
-// Few-step generation: flow matching (objective, samplers, straightness) and consistency distillation.
 export { type GridConsistencyFn, sampleConsistencyVp } from "./diffusion/samplers/consistency-vp.js";
 export {
   flowModelVelocity,
@@ -46,6 +47,7 @@ export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export type { NoiseClassifierConfig } from "./models/noise-classifier-config.js";
 export * as nn from "./nn/index.js";
 export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
+export { checkConsistencySteps, generateConsistency } from "./pipelines/consistency-generate.js";
 export type {
   DecodeOptions,
   EditOptions,
@@ -73,7 +75,7 @@ export {
 } from "./pipelines/generate-batches.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
 export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
-export type { ModelInfo } from "./pipelines/model-info.js";
+export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
   PIPELINE_DEFAULTS,
@@ -111,6 +113,8 @@ export {
   ictScales,
   lognormalPairWeights,
 } from "./train/consistency-training.js";
+export { type DistillSettings, resolveDistillSettings } from "./train/distill-config.js";
+export { type FewStepParts, fewStepObjective } from "./train/few-step-objectives.js";
 export {
   drawFlowInputs,
   drawFlowTimes,
