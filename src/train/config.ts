@@ -20,8 +20,8 @@ export { BETA_SCHEDULES };
 export interface TrainConfig {
   /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */
   dataset: string;
-  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); "" = pixel space. */
-  vae: string;
+  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); absent = pixel space. */
+  vae?: string;
   /** Keep only the first N training examples (small runs, tests); 0 = all. */
   limit: number;
   /** Preset name; "" picks one from the data shape. */
@@ -115,7 +115,6 @@ export const TRAIN_DEFAULTS: Omit<
   | "classConditional"
 > = {
   dataset: "mnist",
-  vae: "",
   limit: 0,
   preset: "",
   model: {},
@@ -158,6 +157,7 @@ export class ConfigFieldError extends Error {
 
 type Kind =
   | "string"
+  | "string-or-empty"
   | "boolean"
   | "int"
   | "posint"
@@ -171,7 +171,7 @@ type Kind =
 
 const FIELDS: Record<keyof TrainConfig, Kind> = {
   dataset: "string",
-  vae: "string",
+  vae: "string-or-empty",
   limit: "int",
   preset: ["", ...PRESET_NAMES],
   model: "object",
@@ -227,6 +227,7 @@ function expected(kind: Kind): string {
   if (Array.isArray(kind)) return `one of ${kind.map((k) => JSON.stringify(k)).join(", ")}`;
   return {
     string: "a string",
+    "string-or-empty": "a string (a folder path, or empty)",
     boolean: "true or false",
     int: "a non-negative integer",
     posint: "a positive integer",
@@ -244,6 +245,8 @@ function valid(kind: Kind, v: unknown): boolean {
   switch (kind) {
     case "string":
       return typeof v === "string" && v.length > 0;
+    case "string-or-empty":
+      return typeof v === "string";
     case "boolean":
       return typeof v === "boolean";
     case "int":
