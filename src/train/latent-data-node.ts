@@ -225,7 +225,7 @@ async function readCache(file: string, hash: string, progress: Progress): Promis
     return null;
   }
   const lat = tensors.get("latents");
-  if (!lat || lat.dtype !== "F32" || lat.shape.length !== 4)
+  if (lat?.dtype !== "F32" || lat.shape.length !== 4)
     throw new InputFileError(file, `${file}: no F32 "latents" [N, c, h, w]; delete the file to rebuild it`, {
       named: true,
     });
