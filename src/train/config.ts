@@ -20,7 +20,7 @@ export { BETA_SCHEDULES };
 export interface TrainConfig {
   /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */
   dataset: string;
-  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); absent = pixel space. */
+  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); "" or absent = pixel space. */
   vae?: string;
   /** Keep only the first N training examples (small runs, tests); 0 = all. */
   limit: number;
@@ -115,6 +115,7 @@ export const TRAIN_DEFAULTS: Omit<
   | "classConditional"
 > = {
   dataset: "mnist",
+  vae: "",
   limit: 0,
   preset: "",
   model: {},
