@@ -25,8 +25,8 @@ export { BETA_SCHEDULES };
 export interface TrainConfig {
   /** Dataset name for `loadDataset` ("mnist", "swissroll", "folder:/path", ...). */
   dataset: string;
-  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); "" = pixel space. */
-  vae: string;
+  /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); "" or absent = pixel space. */
+  vae?: string;
   /** Keep only the first N training examples (small runs, tests); 0 = all. */
   limit: number;
   /** Preset name; "" picks one from the data shape. */
@@ -167,7 +167,7 @@ export class ConfigFieldError extends Error {
 
 type Kind =
   | "string"
-  | "optionalString"
+  | "string-or-empty"
   | "boolean"
   | "int"
   | "posint"
@@ -181,7 +181,7 @@ type Kind =
 
 const FIELDS: Record<keyof TrainConfig, Kind> = {
   dataset: "string",
-  vae: "optionalString",
+  vae: "string-or-empty",
   limit: "int",
   preset: ["", ...PRESET_NAMES],
   model: "object",
@@ -238,7 +238,7 @@ function expected(kind: Kind): string {
   if (Array.isArray(kind)) return `one of ${kind.map((k) => JSON.stringify(k)).join(", ")}`;
   return {
     string: "a string",
-    optionalString: 'a string ("" for none)',
+    "string-or-empty": "a string (a folder path, or empty)",
     boolean: "true or false",
     int: "a non-negative integer",
     posint: "a positive integer",
@@ -256,7 +256,7 @@ function valid(kind: Kind, v: unknown): boolean {
   switch (kind) {
     case "string":
       return typeof v === "string" && v.length > 0;
-    case "optionalString":
+    case "string-or-empty":
       return typeof v === "string";
     case "boolean":
       return typeof v === "boolean";

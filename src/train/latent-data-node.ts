@@ -225,7 +225,7 @@ async function readCache(file: string, hash: string, progress: Progress): Promis
     return null;
   }
   const lat = tensors.get("latents");
-  if (!lat || lat.dtype !== "F32" || lat.shape.length !== 4)
+  if (lat?.dtype !== "F32" || lat.shape.length !== 4)
     throw new InputFileError(file, `${file}: no F32 "latents" [N, c, h, w]; delete the file to rebuild it`, {
       named: true,
     });
@@ -273,7 +273,7 @@ async function encodeSource(
 
 /** Training and held-out latents of a `--vae` run (the split rules of pixel runs: run-node.ts). */
 export async function loadLatentRunData(
-  config: { dataset: string; vae: string; limit: number; validSize: number; seed: number; threads: number },
+  config: { dataset: string; vae?: string; limit: number; validSize: number; seed: number; threads: number },
   out: string,
   progress: Progress,
 ): Promise<{
@@ -282,7 +282,7 @@ export async function loadLatentRunData(
   numClasses?: number;
   autoencoder: LatentAutoencoder;
 }> {
-  const ae = await loadAutoencoder(config.vae);
+  const ae = await loadAutoencoder(config.vae ?? "");
   const cache = path.join(out, LATENT_CACHE_DIR);
   const limit = config.limit > 0 ? config.limit : undefined;
   const { dataset: name, seed, threads } = config;

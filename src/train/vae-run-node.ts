@@ -145,7 +145,7 @@ export function loadVaeData(
     throw new RunError(
       `train-vae: dataset "${dataset}" holds ${train.kind} data; an autoencoder needs images`,
     );
-  if (!valid || valid.kind !== "image")
+  if (valid?.kind !== "image")
     throw new RunError("train-vae: --valid-size must be > 0 (validation needs held-out images)");
   return { train, valid };
 }

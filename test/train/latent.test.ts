@@ -14,6 +14,7 @@ import { AutoencoderKL } from "../../src/models/autoencoder-kl.js";
 import { nodeOrt } from "../../src/onnx/node.js";
 import { loadPipeline } from "../../src/pipelines/pipeline-node.js";
 import { setDefaultRuntime } from "../../src/tensor/index.js";
+import { checkTrainConfigFields } from "../../src/train/config.js";
 import { saveAutoencoder } from "../../src/train/vae-run-node.js";
 import { captureStdio } from "../cli/capture.js";
 
@@ -69,6 +70,16 @@ const run = (vae: string, outDir: string, extra: string[] = []) => [
   outDir,
   ...extra,
 ];
+
+describe("the vae config field", () => {
+  it("accepts a path or empty (pixel space: checkpoints of pixel runs resume), refuses other types", () => {
+    expect(() => checkTrainConfigFields({ vae: "" })).not.toThrow();
+    expect(() => checkTrainConfigFields({ vae: "runs/vae" })).not.toThrow();
+    expect(() => checkTrainConfigFields({ vae: 3 })).toThrow(
+      /field "vae" is 3; expected a string \(a folder path, or empty\)/,
+    );
+  });
+});
 
 describe("diffuse train --vae", () => {
   const vaeDir = path.join(root, "vae");
