@@ -47,7 +47,11 @@ export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export type { NoiseClassifierConfig } from "./models/noise-classifier-config.js";
 export * as nn from "./nn/index.js";
 export { type ClassifierGuidance, classifierGradient } from "./pipelines/classifier-gradient.js";
-export { checkConsistencySteps, generateConsistency } from "./pipelines/consistency-generate.js";
+export {
+  checkConsistencySteps,
+  type Forward as ConsistencyForward,
+  generateConsistency,
+} from "./pipelines/consistency-generate.js";
 export type {
   DecodeOptions,
   EditOptions,
@@ -75,6 +79,7 @@ export {
 } from "./pipelines/generate-batches.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
 export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
+export { LatentDecoder } from "./pipelines/latent.js";
 export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
@@ -87,6 +92,7 @@ export {
 export {
   canonicalSamplerName,
   createSchedulerByName,
+  type FlowKind,
   type ResolvedSampler,
   resolveSampler,
   SAMPLER_NAMES,
@@ -134,6 +140,7 @@ export {
 export * as optim from "./train/optim/index.js";
 export { drawReflowInputs, type ReflowPairs, reflowPairs } from "./train/reflow.js";
 export { makeTrainStep, NO_EMA, type TrainStep, type TrainStepOptions } from "./train/step.js";
+export type { CustomObjective, TrainState } from "./train/trainer.js";
 
 // (schedulerFromConfig, diffusers' from_config, joins here: see issue 8.)
 

@@ -38,6 +38,11 @@ export {
   type ClassifierRunResult,
   runClassifierTraining,
 } from "./train/classifier-run-node.js";
-export { generateReflowPairs, loadReflowPairs, type PairsSpec } from "./train/reflow-pairs-node.js";
+export {
+  generateReflowPairs,
+  loadReflowPairs,
+  type PairsSpec,
+  type PairsTeacher,
+} from "./train/reflow-pairs-node.js";
 export type { RunOptions, RunResult } from "./train/run-node.js";
 export { runTraining } from "./train/run-node.js";

@@ -21,7 +21,7 @@ import * as T from "../tensor/index.js";
 import type { GenerateOptions, GenerateResult } from "./generate.js";
 import type { ConsistencyModelInfo } from "./model-info.js";
 
-type Forward = (params: Params, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => Promise<T.Tensor>;
+export type Forward = (params: Params, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => Promise<T.Tensor>;
 
 /** Refuses `steps` the student's grid cannot take (naming the folder's field). */
 export function checkConsistencySteps(steps: number, info: ConsistencyModelInfo): void {

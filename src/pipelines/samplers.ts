@@ -24,7 +24,7 @@ type Entry =
   | { kind: "reverse_sde" | "pc" | "pf_ode" | FlowKind; help: string };
 
 /** Samplers of a flow-matching model as plain ODE solvers (diffusion/samplers/flow.ts, ode.ts). */
-type FlowKind = "flow_heun" | "flow_ode";
+export type FlowKind = "flow_heun" | "flow_ode";
 
 const sched = (className: string, help: string, extra: Record<string, unknown> = {}): Entry => ({
   kind: "scheduler",

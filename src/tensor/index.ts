@@ -3,6 +3,7 @@ export * from "./compile.js";
 export type { DType, TypedArray } from "./dtype.js";
 export { countFlops, type FlopCount, nodeMacs } from "./flops.js";
 export * from "./ops.js";
+export type { Primitive } from "./primitives.js";
 export { rand, randint, randn } from "./random.js";
 export type { Shape } from "./shape.js";
 export { ShapeError } from "./shape-rules.js";
