@@ -1,18 +1,4 @@
-/**
- * A classifier training run on files (Node only), built from the diffusion run's parts: the same
- * atomic checkpoint (checkpoint-node.ts: params, EMA, Adam moments, loader and RNG positions; resume
- * is bit-exact), progress bar (progress.ts), log.jsonl, non-finite step skipping and signal handling
- * (run-stop.ts). `<out>/` holds
- *
- *   checkpoint.safetensors, log.jsonl          as `diffuse train`
- *   config.json, diffusion_pytorch_model.safetensors, scheduler_config.json   the classifier (EMA weights)
- *   accuracy.json                              held-out accuracy per noise level {levels, accuracy, ...}
- *
- * The noise schedule is the diffusion model's (`schedulerConfig`, from `--model DIR`) or the default
- * preset's (squaredcos_cap_v2, 1000 steps).
- */
-import { existsSync } from "node:fs";
-import { appendFile, rm } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import path from "node:path";
 import { loadDataset } from "../data/registry.js";
 import type { Dataset } from "../data/types.js";
@@ -36,7 +22,7 @@ import { holdOut } from "./data-split.js";
 import { lossTables } from "./losses.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { LOG_FILE, truncateLog } from "./run-log-node.js";
-import { RunError } from "./run-node.js";
+import { claimRunFolder, RunError } from "./run-node.js";
 import { checkBadSteps, InterruptedError, SIGNAL_EXIT_CODES } from "./run-stop.js";
 import { initialState } from "./trainer.js";
 
@@ -145,14 +131,9 @@ export async function runClassifierTraining(
   const out = partial.out;
   await makeDir(out, "--out");
   await removeStaleTemporaries(out);
-  const has = existsSync(checkpointPath(out));
-  if (!partial.resume && has && !options.overwrite) {
-    throw new RunError(
-      `out: ${out} already holds a training run (${checkpointPath(out)}); pass --resume to continue it, --overwrite to replace it, or choose another --out`,
-    );
-  }
-  const meta = partial.resume && has ? await readCheckpointMeta(out) : null;
-  if (!meta && has) await rm(checkpointPath(out), { force: true });
+  const meta = (await claimRunFolder(out, partial.resume, options.overwrite))
+    ? await readCheckpointMeta(out)
+    : null;
   let cfg: ClassifierRunConfig;
   if (meta) {
     const saved = meta.config as unknown as ClassifierRunConfig;

@@ -90,6 +90,27 @@ export class RunError extends Error {
   override name = "RunError";
 }
 
+/**
+ * Claims `out` for a run and says whether it resumes: a folder holding a run (a checkpoint) is refused
+ * unless `resume` or `overwrite`; without `resume`, an old checkpoint is removed so that a later
+ * --resume cannot pick up the replaced run. Shared by every trainer's run (diffusion, classifier, VAE).
+ */
+export async function claimRunFolder(
+  out: string,
+  resume: boolean | undefined,
+  overwrite: boolean | undefined,
+): Promise<boolean> {
+  const hasCheckpoint = existsSync(checkpointPath(out));
+  if (!resume && hasCheckpoint && !overwrite) {
+    throw new RunError(
+      `out: ${out} already holds a training run (${checkpointPath(out)}); pass --resume to continue it, --overwrite to replace it, or choose another --out`,
+    );
+  }
+  if (resume && hasCheckpoint) return true;
+  if (hasCheckpoint) await rm(checkpointPath(out), { force: true });
+  return false;
+}
+
 export interface RunOptions {
   /** Where progress goes (default process.stderr). */
   progress?: ProgressSink;
@@ -149,15 +170,7 @@ async function runConfig(
   overwrite: boolean,
 ): Promise<{ config: TrainConfig; resumeFrom: boolean; noCheckpoint: boolean }> {
   checkTrainConfigFields(partial as Record<string, unknown>, "train");
-  const hasCheckpoint = existsSync(checkpointPath(out));
-  if (!partial.resume && hasCheckpoint && !overwrite) {
-    throw new RunError(
-      `out: ${out} already holds a training run (${checkpointPath(out)}); pass --resume to continue it, --overwrite to replace it, or choose another --out`,
-    );
-  }
-  if (!(partial.resume && hasCheckpoint)) {
-    // A replaced run must not leave its old checkpoint for a later --resume to pick up.
-    if (hasCheckpoint) await rm(checkpointPath(out), { force: true });
+  if (!(await claimRunFolder(out, partial.resume, overwrite))) {
     return { config: partial as TrainConfig, resumeFrom: false, noCheckpoint: partial.resume === true };
   }
   const saved = (await readCheckpointMeta(out)).config;

@@ -1,19 +1,4 @@
-/**
- * An autoencoder training run on files (Node only): `diffuse train-vae`. The loop is the shared one
- * (run-loop-node.ts: checkpoints, resume, log, progress, signals, non-finite steps); the objective is
- * vae-objective.ts. `<out>/` holds
- *
- *   checkpoint.safetensors, log.jsonl       as `diffuse train` (log: validation records {validMse, validPsnr})
- *   config.json, diffusion_pytorch_model.safetensors   the AutoencoderKL (EMA weights), diffusers layout,
- *                                           with `scaling_factor` = 1 / std of the latents of a data sample
- *   reconstructions.png                      held-out originals (odd rows) above their reconstructions
- *   reconstructions/step-NNNNNN.png          the same at `sampleEvery` intervals
- *   validation.json                          held-out {mse, l1, psnr, examples, scalingFactor, latentShape}
- *
- * Validation runs the EMA weights through the posterior mean (deterministic).
- */
-import { existsSync } from "node:fs";
-import { appendFile, rm } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import path from "node:path";
 import { loadDataset } from "../data/registry.js";
 import { type Dataset, datasetSize, exampleShape, type ImageDataset } from "../data/types.js";
@@ -25,18 +10,13 @@ import { savePretrained } from "../models/pretrained-node.js";
 import type { Params } from "../nn/module.js";
 import { foldIn, makeKey } from "../random/index.js";
 import * as T from "../tensor/index.js";
-import {
-  checkpointPath,
-  loadCheckpoint,
-  readCheckpointMeta,
-  removeStaleTemporaries,
-} from "./checkpoint-node.js";
+import { loadCheckpoint, readCheckpointMeta, removeStaleTemporaries } from "./checkpoint-node.js";
 import { ConfigFieldError, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { LOG_FILE, truncateLog } from "./run-log-node.js";
 import { RunLoop } from "./run-loop-node.js";
-import { RunError } from "./run-node.js";
+import { claimRunFolder, RunError } from "./run-node.js";
 import { initialState } from "./trainer.js";
 import {
   DEFAULT_VAE_BETA,
@@ -231,14 +211,9 @@ export async function runVaeTraining(
   const out = partial.out;
   await makeDir(out, "--out");
   await removeStaleTemporaries(out);
-  const has = existsSync(checkpointPath(out));
-  if (!partial.resume && has && !options.overwrite) {
-    throw new RunError(
-      `out: ${out} already holds a training run (${checkpointPath(out)}); pass --resume to continue it, --overwrite to replace it, or choose another --out`,
-    );
-  }
-  const meta = partial.resume && has ? await readCheckpointMeta(out) : null;
-  if (!meta && has) await rm(checkpointPath(out), { force: true });
+  const meta = (await claimRunFolder(out, partial.resume, options.overwrite))
+    ? await readCheckpointMeta(out)
+    : null;
   const given = Object.fromEntries(
     Object.entries(partial).filter(([, v]) => v !== undefined),
   ) as Partial<VaeRunConfig>;

@@ -188,7 +188,7 @@ describe("--config: a named lever, its row in the JSON and the README table", ()
     const text = readFileSync(readme, "utf8");
     expect(text).not.toContain("old table");
     expect(text).toMatch(
-      /before\n<!-- quality-configs:begin -->\n\| config \|[^]*\n\| lr-2e-3 \| learning rate 2e-3 \| 4 \|[^]*<!-- quality-configs:end -->\nafter\n$/,
+      /before\n<!-- quality-configs:begin -->\n\| config \|[\s\S]*\n\| lr-2e-3 \| learning rate 2e-3 \| 4 \|[\s\S]*<!-- quality-configs:end -->\nafter\n$/,
     );
     expect(formatConfigTable(rows).split("\n")).toHaveLength(3);
     expect(rows[0]!.seed).toBe(0);
