@@ -54,7 +54,9 @@ const DEFAULT_PRESET = "unet28-cond";
 function presetConfigFile(): string {
   const spec = modelSpecFor(getPreset(DEFAULT_PRESET), { kind: "image", shape: [1, 28, 28] }, 10);
   const file = join(tmp, `preset-${DEFAULT_PRESET}.json`);
-  writeFileSync(file, JSON.stringify({ _class_name: "UNet2DModel", ...spec.config }));
+  // Every field resolved (defaults filled in), as the PyTorch side reads them all.
+  const full = new UNet2DModel(spec.config as UNet2DConfig, { seed: 0 }).config;
+  writeFileSync(file, JSON.stringify({ _class_name: "UNet2DModel", ...full }));
   return file;
 }
 
@@ -108,17 +110,17 @@ console.log(
 );
 
 /** A random batch for `cfg` of `n` examples. */
-function makeBatch(cfg: UNet2DConfig, n: number) {
+function makeBatch(cfg: UNet2DConfig, n: number): Batch {
   const [C, S] = [cfg.in_channels, cfg.sample_size as number];
   const x = T.tensor(normal(makeKey(0), n * C * S * S), [n, C, S, S]);
   const target = T.tensor(normal(makeKey(1), n * C * S * S), [n, C, S, S]);
   const t = T.tensor(randint(makeKey(2), n, 0, 1000), [n], "int32");
-  const labels = cfg.num_class_embeds
-    ? T.tensor(randint(makeKey(3), n, 0, cfg.num_class_embeds), [n], "int32")
-    : undefined;
-  return { x, t, target, labels };
+  const batch: Batch = { x, t, target };
+  if (cfg.num_class_embeds)
+    batch.labels = T.tensor(randint(makeKey(3), n, 0, cfg.num_class_embeds), [n], "int32");
+  return batch;
 }
-type Batch = ReturnType<typeof makeBatch>;
+type Batch = { x: T.Tensor; t: T.Tensor; target: T.Tensor; labels?: T.Tensor };
 
 for (const path of configs) {
   const cfg = JSON.parse(readFileSync(path, "utf8"));
