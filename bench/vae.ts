@@ -18,6 +18,7 @@ import * as T from "../src/tensor/index.js";
 import { initAdamW } from "../src/train/optim/adamw.js";
 import { makeTrainStep, NO_EMA } from "../src/train/step.js";
 import { drawVaeInputs, latentShapeOf, type VaeBatch, vaeLoss } from "../src/train/vae-objective.js";
+import { medianMs, round1 } from "./machine.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,17 +44,7 @@ const configs =
 
 T.setDefaultRuntime(nodeOrt);
 
-async function median(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return Math.round(ts[Math.floor(ts.length / 2)]! * 10) / 10;
-}
+const median = async (fn: () => Promise<unknown>) => round1(await medianMs(fn, iters, warmup));
 
 function torchBaseline(path: string): Record<string, number> | null {
   const script = join(here, "vae_torch.py");
