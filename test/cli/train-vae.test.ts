@@ -14,6 +14,7 @@ import { loadPretrained } from "../../src/models/pretrained-node.js";
 import { nodeOrt } from "../../src/onnx/node.js";
 import { setDefaultRuntime } from "../../src/tensor/index.js";
 import { runVaeTraining } from "../../src/train/vae-run-node.js";
+import { announceSkip, FASHION_MNIST } from "../optional-packages.js";
 import { captureStdio } from "./capture.js";
 
 setDefaultRuntime(nodeOrt);
@@ -42,7 +43,8 @@ const settings = {
   threads: 1,
 };
 
-describe("diffuse train-vae", () => {
+// Fashion-MNIST data: Debian's dataset-fashion-mnist, optional (skipped with a reason without it).
+describe.skipIf(!announceSkip("diffuse train-vae", FASHION_MNIST))("diffuse train-vae", () => {
   const a = path.join(root, "a");
   const b = path.join(root, "b");
 

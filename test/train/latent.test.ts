@@ -17,6 +17,7 @@ import { setDefaultRuntime } from "../../src/tensor/index.js";
 import { checkTrainConfigFields } from "../../src/train/config.js";
 import { saveAutoencoder } from "../../src/train/vae-run-node.js";
 import { captureStdio } from "../cli/capture.js";
+import { announceSkip, FASHION_MNIST } from "../optional-packages.js";
 
 setDefaultRuntime(nodeOrt);
 
@@ -81,7 +82,8 @@ describe("the vae config field", () => {
   });
 });
 
-describe("diffuse train --vae", () => {
+// Fashion-MNIST data: Debian's dataset-fashion-mnist, optional (skipped with a reason without it).
+describe.skipIf(!announceSkip("diffuse train --vae", FASHION_MNIST))("diffuse train --vae", () => {
   const vaeDir = path.join(root, "vae");
   const a = path.join(root, "a");
   const cache = path.join(a, "latents", "fashion-mnist-train-limit-32.safetensors");
