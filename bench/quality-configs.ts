@@ -22,6 +22,12 @@ export interface QualityConfig {
   train: Partial<TrainConfig>;
   /** Guidance scale of the evaluation (default: the CLI's, PIPELINE_DEFAULTS.guidanceScale). */
   guidanceScale?: number;
+  /** Guide only at model timesteps lo <= t <= hi (sampling lever; default: every step). */
+  guidanceInterval?: readonly [number, number];
+  /** Guidance rescale phi (sampling lever; default 0). */
+  guidanceRescale?: number;
+  /** Sampler and steps of the evaluation (default CONFIG_SAMPLERS of quality.ts, the CLI's default). */
+  samplers?: string;
 }
 
 /** The lever configurations; `baseline` is the default run itself. */
@@ -37,6 +43,35 @@ export const QUALITY_CONFIGS: Record<string, QualityConfig> = {
   },
   "guidance-2": { description: "baseline, evaluated at guidance 2", train: {}, guidanceScale: 2 },
   "guidance-1.5": { description: "baseline, evaluated at guidance 1.5", train: {}, guidanceScale: 1.5 },
+  "guidance-1": { description: "baseline, evaluated without guidance", train: {}, guidanceScale: 1 },
+  // Guidance in a limited interval (Kynkaenniemi et al. 2024): their EDM interval sigma in (0.28, 5.42]
+  // is timesteps ~170..880 of the 1000-step cosine schedule (sigma = sqrt((1 - abar) / abar)).
+  "interval-2": {
+    description: "baseline, guidance 2 only at timesteps 170..880",
+    train: {},
+    guidanceScale: 2,
+    guidanceInterval: [170, 880],
+  },
+  "interval-3": {
+    description: "baseline, guidance 3 only at timesteps 170..880",
+    train: {},
+    guidanceScale: 3,
+    guidanceInterval: [170, 880],
+  },
+  "interval-3-high": {
+    description: "baseline, guidance 3 only at timesteps 400..999",
+    train: {},
+    guidanceScale: 3,
+    guidanceInterval: [400, 999],
+  },
+  "rescale-0.7": {
+    description: "baseline, guidance 3 with rescale 0.7",
+    train: {},
+    guidanceScale: 3,
+    guidanceRescale: 0.7,
+  },
+  "unipc-20": { description: "baseline, sampled with UniPC 20", train: {}, samplers: "unipc:20" },
+  "dpm-50": { description: "baseline, sampled with DPM-Solver++ 50", train: {}, samplers: "dpmsolver++:50" },
   "ema-0.995": { description: "EMA decay capped at 0.995", train: { emaDecay: 0.995 } },
   "ema-0.9999": { description: "EMA decay capped at 0.9999", train: { emaDecay: 0.9999 } },
   "lr-2e-3": { description: "learning rate 2e-3", train: { lr: 2e-3 } },

@@ -219,6 +219,15 @@ async function warmUp(model: DiffusionPipeline, count: number, o: Required<Quali
   });
 }
 
+/** The configuration's guidance interval and rescale, as generate() options (none without --config). */
+function guidanceExtras(config: string | undefined) {
+  const c = config !== undefined ? qualityConfig(config) : undefined;
+  return {
+    ...(c?.guidanceInterval ? { guidanceInterval: c.guidanceInterval } : {}),
+    ...(c?.guidanceRescale !== undefined ? { guidanceRescale: c.guidanceRescale } : {}),
+  };
+}
+
 /**
  * `n` samples of `model` with sampler `c`, in batches as `diffuse sample` draws them
  * (generateBatches: seed o.seed, labels 0..9 cyclic); returns them clamped to [-1, 1] with the NFE.
@@ -238,7 +247,7 @@ async function sampleWith(
     numSamples: n,
     batchSize: o.batchSize,
     seed: o.seed,
-    ...(labels ? { labels, guidanceScale: o.guidanceScale } : {}),
+    ...(labels ? { labels, guidanceScale: o.guidanceScale, ...guidanceExtras(o.config) } : {}),
     threads: o.threads,
     sampler: c.name,
     steps: c.steps,
@@ -260,7 +269,7 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
     train: {},
     numSamples: 1000,
     refCount: 10_000,
-    samplers: parseSamplers(cfg ? CONFIG_SAMPLERS : DEFAULT_SAMPLERS),
+    samplers: parseSamplers(cfg ? (cfg.samplers ?? CONFIG_SAMPLERS) : DEFAULT_SAMPLERS),
     guidanceScale: cfg ? (cfg.guidanceScale ?? PIPELINE_DEFAULTS.guidanceScale) : 1,
     weights: "ema",
     rowsFile: "docs/quality-configs.json",

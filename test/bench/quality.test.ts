@@ -207,4 +207,30 @@ describe("--config: a named lever, its row in the JSON and the README table", ()
     expect([...raw.tensors.get(name)!.data]).toEqual([...ck.tensors.get(`params.${name}`)!.data]);
     expect([...raw.tensors.get(name)!.data]).not.toEqual([...ema.tensors.get(name)!.data]);
   });
+
+  it("a sampling lever evaluates an existing run with its sampler, guidance interval and rescale", async () => {
+    const evalOnly = (config: string) =>
+      runQualityBench({
+        config,
+        model: path.join(out, "model"),
+        numSamples: 6,
+        refCount: 40,
+        threads: 1,
+        out: path.join(root, `lever-${config}`),
+        rowsFile: path.join(root, "lever-rows.json"),
+        readme,
+        log: () => undefined,
+      });
+    const plain = await evalOnly("guidance-3");
+    const interval = await evalOnly("interval-3-high");
+    const rescaled = await evalOnly("rescale-0.7");
+    const unipc = await evalOnly("unipc-20");
+    expect(unipc.rows.map((r) => [r.name, r.steps])).toEqual([["unipc", 20]]);
+    expect([plain.guidanceScale, interval.guidanceScale, rescaled.guidanceScale]).toEqual([3, 3, 3]);
+    // Same noise, same w: only the interval (or the rescale) changes the samples, hence the metrics.
+    expect(interval.rows[0]!.fid).not.toBe(plain.rows[0]!.fid);
+    expect(rescaled.rows[0]!.fid).not.toBe(plain.rows[0]!.fid);
+    const rows = JSON.parse(readFileSync(path.join(root, "lever-rows.json"), "utf8")) as ConfigRow[];
+    expect(rows.map((r) => r.config)).toEqual(["guidance-3", "interval-3-high", "rescale-0.7", "unipc-20"]);
+  });
 });
