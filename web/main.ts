@@ -7,8 +7,16 @@
  * itself needs none of it.
  */
 import { type OrtLike, setDefaultRuntime } from "diffuse/core";
-import { loadOrt, parseBackendChoice, resolveBackend, webgpuAdapter, withProviders } from "./lib/backend.js";
-import { runBench } from "./lib/bench.js";
+import {
+  loadOrt,
+  parseBackendChoice,
+  parseSessionOptions,
+  resolveBackend,
+  webgpuAdapter,
+  withProviders,
+  withSessionOptions,
+} from "./lib/backend.js";
+import { runBench, type StepTime, unetForwardTimer } from "./lib/bench.js";
 import { drawImages, drawLoss, drawPoints, type View } from "./lib/draw.js";
 import { fetchPipeline, PAGE_SAMPLERS, sampleDigits } from "./lib/mnist.js";
 import { attachDrawing } from "./lib/pointer.js";
@@ -34,7 +42,9 @@ const gpu = await webgpuAdapter();
 const backend = resolveBackend(backendChoice, gpu.adapter, gpu.reason);
 const ort = await loadOrt(backend, new URL("./ort/", location.href).href, threads);
 // The OrtLike surface diffuse uses (InferenceSession.create, Tensor) is onnxruntime-common's.
-const ortLike = ort as unknown as OrtLike;
+const sessionOptions = parseSessionOptions(params.get("session"));
+const profiled: { endProfiling(): void }[] = [];
+const ortLike = withSessionOptions(ort as unknown as OrtLike, sessionOptions, profiled);
 /** Sampling: WebGPU first when it is the backend (ORT puts the nodes it lacks on its CPU provider). */
 const sampleRuntime = backend === "webgpu" ? withProviders(ortLike, ["webgpu", "wasm"]) : ortLike;
 /**
@@ -52,12 +62,14 @@ const trainLine = trainOnGpu
 const pageRuntime = yieldingRuntime(sampleRuntime);
 setDefaultRuntime(pageRuntime);
 
+let forwardTimer: Promise<() => Promise<StepTime>> | undefined;
 /** What the test and the benchmark read. */
 const playground = {
   threads,
   crossOriginIsolated,
   backend,
   backendChoice,
+  sessionOptions,
   trainBackend: trainOnGpu ? "webgpu" : "wasm",
   webgpuAdapter: gpu.adapter,
   webgpuReason: gpu.reason,
@@ -91,6 +103,19 @@ const playground = {
     } finally {
       setDefaultRuntime(pageRuntime);
     }
+  },
+  /** With `?session={"enableProfiling":true}`: prints every session's ORT profile to the console. */
+  endProfiling: () => {
+    profiled.forEach((s, i) => {
+      console.log(`profile of session ${i}`);
+      s.endProfiling();
+    });
+    return profiled.length;
+  },
+  /** One timed U-Net forward of the sampling step's batch (lib/bench.ts unetForwardTimer). */
+  forwardStep: async (): Promise<StepTime> => {
+    forwardTimer ??= unetForwardTimer(pipeReady, { runtime: sampleRuntime, threads });
+    return (await forwardTimer)();
   },
   /** Step times (lib/bench.ts) on the plain runtime: no yields to the browser inside the timings. */
   bench: async (o?: { repeats?: number }) => {

@@ -57,6 +57,49 @@ export async function loadOrt(backend: Backend, wasmBase: string, threads: numbe
   return ort;
 }
 
+/**
+ * Extra ONNX Runtime Web session options from `?session=` (a JSON object, e.g.
+ * `{"enableCpuMemArena":true}` or `{"extra":{"session":{"intra_op.allow_spinning":"0"}}}`), merged
+ * over what diffuse passes; absent or empty: none. For measuring variants of the page against each
+ * other (`npm run bench:browser -- --variant ...`); anything but a JSON object is an error.
+ */
+export function parseSessionOptions(value: string | null): Record<string, unknown> {
+  if (value === null || value === "") return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch (e) {
+    throw new Error(`the URL parameter session is not JSON (${String(e)}): ${value}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new Error(`the URL parameter session is ${value}, expected a JSON object of session options`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/**
+ * `ort` whose sessions get `extra` merged over the options diffuse passes (see parseSessionOptions).
+ * With `enableProfiling`, the sessions are also kept in `profiled`: ORT Web prints a session's profile
+ * (ORT's JSON events) to the console when its `endProfiling()` is called.
+ */
+export function withSessionOptions(
+  ort: OrtLike,
+  extra: Record<string, unknown>,
+  profiled: { endProfiling(): void }[] = [],
+): OrtLike {
+  if (Object.keys(extra).length === 0) return ort;
+  return {
+    Tensor: ort.Tensor,
+    InferenceSession: {
+      async create(model: Uint8Array, options?: OrtSessionOptions) {
+        const s = await ort.InferenceSession.create(model, { ...options, ...extra } as OrtSessionOptions);
+        if (extra.enableProfiling) profiled.push(s as unknown as { endProfiling(): void });
+        return s;
+      },
+    },
+  };
+}
+
 /** `ort` whose sessions ask for `providers` (in priority order) unless the caller named some. */
 export function withProviders(ort: OrtLike, providers: readonly string[]): OrtLike {
   return {

@@ -168,3 +168,43 @@ export async function runBench(pipeReady: Promise<DiffusionPipeline>, o: BenchOp
     repeats,
   };
 }
+
+/** One timed call: wall milliseconds and those inside `session.run`. */
+export interface StepTime {
+  ms: number;
+  inRunMs: number;
+}
+
+/**
+ * The network call of one sampling step, alone: the compiled U-Net forward on the batch the page's
+ * sampling step evaluates (10 digits with guidance: 20 examples, float32 timesteps and int32
+ * labels; the same traced graph as `generate()`'s forward, in a session of its own on `o.runtime`). Returns a function that times one
+ * call; the first call builds the session (time it away as a warm-up). bench/browser.ts
+ * `--interleave` alternates it between Node and the page call by call, so a shared machine's load
+ * changes little between the two sides of a ratio.
+ */
+export async function unetForwardTimer(
+  pipeReady: Promise<DiffusionPipeline>,
+  o: { runtime: OrtLike; threads?: number },
+): Promise<() => Promise<StepTime>> {
+  const pipe = await pipeReady;
+  const own = { ms: 0 };
+  const forward = compile(
+    (p: typeof pipe.params, x: T.Tensor, t: T.Tensor, y: T.Tensor) => pipe.denoiser.forward(p, x, t, y),
+    { ...(o.threads ? { threads: o.threads } : {}), runtime: timedRuntime(o.runtime, own) },
+  );
+  const B = 20;
+  const [C, H, W] = [1, 28, 28];
+  const x = T.tensor(random.normal(random.makeKey(0), B * C * H * W), [B, C, H, W]);
+  const t = T.full([B], 500); // float32, as generate() passes it
+  const y = T.tensor(
+    Int32Array.from({ length: B }, (_, i) => Math.min(i, 10)),
+    [B],
+    "int32",
+  );
+  return async () => {
+    const [t0, c0] = [performance.now(), own.ms];
+    await forward(pipe.params, x, t, y);
+    return { ms: performance.now() - t0, inRunMs: own.ms - c0 };
+  };
+}
