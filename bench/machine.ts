@@ -50,6 +50,27 @@ export async function medianMs(fn: () => Promise<unknown>, iters: number, warmup
   return ts[Math.floor(ts.length / 2)]!;
 }
 
+/**
+ * Median milliseconds of each of `fns`, timed in turn (a, b, a, b, ...) after `warmup` calls each, so
+ * that a shared machine's load falls on all of them alike.
+ */
+export async function alternatedMedianMs(
+  fns: readonly (() => Promise<unknown>)[],
+  iters: number,
+  warmup: number,
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const ts = fns.map(() => [] as number[]);
+  for (let i = 0; i < iters; i++) {
+    for (const [k, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      ts[k]!.push(performance.now() - t0);
+    }
+  }
+  return ts.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
+}
+
 /** GFLOP/s of an n x n by n x n float32 matmul through ONNX Runtime (one compiled MatMul), per n. */
 export async function ortSgemm(
   threads: number,

@@ -27,7 +27,7 @@ import * as T from "../src/tensor/index.js";
 import { initAdamW } from "../src/train/optim/adamw.js";
 import { getPreset, modelSpecFor } from "../src/train/presets.js";
 import { makeTrainStep, NO_EMA } from "../src/train/step.js";
-import { describeCpu, medianMs, ortSgemm, round1, torchRates } from "./machine.js";
+import { alternatedMedianMs, describeCpu, medianMs, ortSgemm, round1, torchRates } from "./machine.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -175,7 +175,12 @@ if (!values["no-sampling"]) {
   const cfg = JSON.parse(readFileSync(file, "utf8"));
   const model = new UNet2DModel(cfg, { seed: 0 });
   const params = model.parameters();
-  const fwd = T.compile((p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels), { threads });
+  // Sampling compiles a loaded model's weights into the graph (generate's frozenWeights): timed beside
+  // the weights-as-inputs forward of training-time grids, alternately.
+  const fwd = T.compile((b: Batch) => model.forward(params, b.x, b.t, b.labels), { threads });
+  const fwdInputs = T.compile((p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels), {
+    threads,
+  });
   const batches = values["sample-batches"].split(",").map(Number);
   const torch = useTorch
     ? (torchRates([
@@ -192,8 +197,19 @@ if (!values["no-sampling"]) {
   const perBatch: Record<string, unknown>[] = [];
   for (const n of batches) {
     const batch = makeBatch(model.config, n);
-    const ms = await median(() => fwd(params, batch));
-    const row: Record<string, unknown> = { batch: n, forward_ms: ms, images_per_s: round1((n * 1000) / ms) };
+    const [frozenMs, inputsMs] = await alternatedMedianMs(
+      [() => fwd(batch), () => fwdInputs(params, batch)],
+      iters,
+      warmup,
+    );
+    const ms = round1(frozenMs!);
+    const row: Record<string, unknown> = {
+      batch: n,
+      forward_ms: ms,
+      images_per_s: round1((n * 1000) / ms),
+      weights_as_inputs_ms: round1(inputsMs!),
+      frozen_over_inputs: round2(ms / inputsMs!),
+    };
     const tms = torch?.[n];
     if (tms)
       Object.assign(row, {
