@@ -379,6 +379,8 @@ export function objectiveDefaults(objective: Objective | undefined): Partial<Tra
   if (objective === "flow" || objective === "reflow") return FLOW_DEFAULTS;
   if (objective === "consistency") return { ...CONSISTENCY_DEFAULTS, predictionType: "sample" };
   if (objective === "consistency-distill") return CONSISTENCY_DEFAULTS;
+  // joint-objective.ts: plain means of both noise terms
+  if (objective === "joint") return { weighting: "none" };
   return {};
 }
 
