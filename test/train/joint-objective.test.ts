@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ImageDataset } from "../../src/data/types.js";
 import { JointUNet } from "../../src/models/joint-unet.js";
@@ -15,6 +18,7 @@ import {
 } from "../../src/train/joint-objective.js";
 import { lossTables } from "../../src/train/losses.js";
 import { getPreset } from "../../src/train/presets.js";
+import { runTraining } from "../../src/train/run-node.js";
 import { initialState, Trainer, vpSchedulerConfig } from "../../src/train/trainer.js";
 import { TINY_JOINT } from "../models/joint-fixture.js";
 
@@ -130,4 +134,31 @@ describe("the joint objective in the Trainer (compiled step)", () => {
     // validation: the EMA weights on fixed noise (the EMA warms up, so it moves with the weights early on)
     expect(await trainer.validationLoss()).toBeLessThan(before!);
   }, 120_000);
+});
+
+describe("the joint objective's config fields", () => {
+  const resolve = (p: Record<string, unknown>) => resolveTrainConfig(p, () => getPreset("unet28"));
+  it("default to lambda 1, p 0.1 and no SNR weighting", () => {
+    const { config } = resolve({ objective: "joint" });
+    expect([config.jointLabelWeight, config.jointCleanProb, config.weighting]).toEqual([1, 0.1, "none"]);
+  });
+  it("errors name the field: set without objective joint, p above 0.5, lambda not positive", () => {
+    expect(() => resolve({ jointLabelWeight: 2 })).toThrow(
+      /field "jointLabelWeight" is 2 but "objective" is "diffusion"/,
+    );
+    expect(() => resolve({ objective: "joint", jointCleanProb: 0.6 })).toThrow(
+      /field "jointCleanProb" is 0.6; expected at most 0.5/,
+    );
+    expect(() => resolve({ objective: "joint", jointLabelWeight: 0 })).toThrow(/jointLabelWeight/);
+  });
+  it("a run on data without 28x28 labelled images is refused before training, naming the dataset", async () => {
+    const out = mkdtempSync(path.join(tmpdir(), "diffuse-joint-run-"));
+    try {
+      await expect(runTraining({ dataset: "moons", objective: "joint", out, steps: 1 })).rejects.toThrow(
+        /field "dataset" is "moons" but "objective" is "joint"; expected a labelled 28x28 dataset/,
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
