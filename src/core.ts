@@ -42,6 +42,8 @@ export { InputError, type InputErrorWhere, InputFileError } from "./io/input-err
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
 export * as models from "./models/index.js";
+export { type JointOutput, JointUNet } from "./models/joint-unet.js";
+export { JOINT_UNET_CLASS, type JointUNetConfig, parseJointUNetConfig } from "./models/joint-unet-config.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export type { NoiseClassifierConfig } from "./models/noise-classifier-config.js";
@@ -79,6 +81,18 @@ export {
 } from "./pipelines/generate-batches.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
 export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
+export {
+  argmaxRows,
+  classifyOneShot,
+  type JointForward,
+  type JointSampleOptions,
+  type JointSampler,
+  jointSampler,
+  jointTimesteps,
+  sampleImagesGivenLabels,
+  sampleLabelsGivenImages,
+  samplePairs,
+} from "./pipelines/joint-sample.js";
 export { LatentDecoder } from "./pipelines/latent.js";
 export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
 export {
@@ -128,6 +142,16 @@ export {
   flowMatchingLoss,
   flowSchedulerConfig,
 } from "./train/flow-loss.js";
+export {
+  drawCleanKinds,
+  drawJointInputs,
+  JOINT_DEFAULTS,
+  type JointBatch,
+  type JointObjectiveSettings,
+  jointLoss,
+  jointObjective,
+  oneHotPm,
+} from "./train/joint-objective.js";
 // Training: the objective (DDPM L_simple and its weightings) and the compiled step.
 export {
   diffusionLoss,

@@ -30,6 +30,12 @@ export {
   saveClassifierFolder,
 } from "./pipelines/classifier-folder-node.js";
 export { exportModelFolder, MANIFEST_FILE } from "./pipelines/export-node.js";
+export {
+  JOINT_PIPELINE_CLASS,
+  type JointFolder,
+  loadJointFolder,
+  saveJointFolder,
+} from "./pipelines/joint-folder-node.js";
 export type { LoadedModel, LoadLimits } from "./pipelines/model-folder-node.js";
 export { loadModelFolder, saveModelFolder } from "./pipelines/model-folder-node.js";
 export { loadPipeline } from "./pipelines/pipeline-node.js";

@@ -88,6 +88,18 @@ export const TRAIN_COMMAND: Command = {
       value: "P",
       help: "probability of training a label as the null class (default 0.1)",
     },
+    {
+      name: "joint-label-weight",
+      kind: "number",
+      value: "L",
+      help: "--objective joint: weight of the label's noise loss (default 1)",
+    },
+    {
+      name: "joint-clean-prob",
+      kind: "number",
+      value: "P",
+      help: "--objective joint: probability of a clean label, and as much of a clean image (default 0.1)",
+    },
     { name: "beta-schedule", kind: "string", value: "NAME", help: "noise schedule", choices: BETA_SCHEDULES },
     { name: "num-train-timesteps", kind: "posint", value: "T", help: "diffusion steps T (default 1000)" },
     {
@@ -101,7 +113,7 @@ export const TRAIN_COMMAND: Command = {
       name: "objective",
       kind: "string",
       value: "KIND",
-      help: "diffusion (default; --prediction-type) or flow (flow matching: velocity eps - x0)",
+      help: "diffusion (default; --prediction-type), flow (flow matching: velocity eps - x0) or joint (a JointUNet of (image, label), labelled data)",
       choices: OBJECTIVES,
     },
     {

@@ -195,6 +195,23 @@ export class UNet2DModel extends Module {
     classLabels: T.Tensor | null = null,
     options: ForwardOptions = {},
   ): T.Tensor {
+    return this.forwardParts(params, sample, timesteps, classLabels, options).output;
+  }
+
+  /**
+   * `forward` with two extension points for models built around the U-Net (joint-unet.ts):
+   * `extra.addEmbedding` [B, timeEmbedDim] is added to the time (and class) embedding that every
+   * ResNet block sees, and the mid block's output is returned beside the output. Without `extra` it
+   * is exactly diffusers' forward.
+   */
+  forwardParts(
+    params: Params,
+    sample: T.Tensor,
+    timesteps: T.Tensor,
+    classLabels: T.Tensor | null = null,
+    options: ForwardOptions = {},
+    extra: { addEmbedding?: T.Tensor } = {},
+  ): { output: T.Tensor; mid: T.Tensor } {
     const c = this.config;
     expectRank(this.label, sample, 4, "NCHW", "sample");
     expectFloat(this.label, sample, "sample");
@@ -205,7 +222,17 @@ export class UNet2DModel extends Module {
     }
     // 0. center, 1. time (and class) embedding
     const x = c.center_input_sample ? T.sub(T.mul(sample, 2), 1) : sample;
-    const emb = this.embed(params, timesteps, sample.shape[0]!, classLabels);
+    let emb = this.embed(params, timesteps, sample.shape[0]!, classLabels);
+    if (extra.addEmbedding) {
+      const add = extra.addEmbedding;
+      if (add.rank !== 2 || add.shape[0] !== sample.shape[0] || add.shape[1] !== this.timeEmbedDim) {
+        fail(
+          this.label,
+          `extra embedding has shape ${fmtShape(add.shape)}, expected [${sample.shape[0]}, ${this.timeEmbedDim}]`,
+        );
+      }
+      emb = T.add(emb, add);
+    }
     // 2. pre-process, 3. down
     let h = this.convIn.forward(params, x);
     const skips: T.Tensor[] = [h];
@@ -216,6 +243,7 @@ export class UNet2DModel extends Module {
     }
     // 4. mid
     h = this.midBlock.forward(params, h, emb, options);
+    const mid = h;
     // 5. up: each block takes the last len(resnets) skip states
     for (const block of this.upBlocks) {
       const n = block.resnets.length;
@@ -223,7 +251,7 @@ export class UNet2DModel extends Module {
     }
     // 6. post-process (conv_act is nn.SiLU whatever act_fn is)
     h = getActivation("silu")(this.convNormOut.forward(params, h));
-    return this.convOut.forward(params, h);
+    return { output: this.convOut.forward(params, h), mid };
   }
 
   /** The diffusers config.json object (with `_class_name` and `_diffusers_version`). */

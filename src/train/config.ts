@@ -17,7 +17,14 @@ export const LR_SCHEDULES = ["cosine", "constant"] as const;
  * training (consistency-training.ts), or, with a teacher (`diffuse distill`, the `distill` field),
  * consistency distillation (consistency-loss.ts) and reflow (reflow.ts).
  */
-export const OBJECTIVES = ["diffusion", "flow", "consistency", "consistency-distill", "reflow"] as const;
+export const OBJECTIVES = [
+  "diffusion",
+  "flow",
+  "consistency",
+  "consistency-distill",
+  "reflow",
+  "joint",
+] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 /** Every noise schedule of diffusion/schedules.ts: diffusers' and the tutorial's (tutorial_cosine, ...). */
 export { BETA_SCHEDULES };
@@ -61,6 +68,10 @@ export interface TrainConfig {
   offsetNoise: number;
   /** Per-channel loss weights of image data (one per channel; losses.ts); [] = uniform. */
   channelWeights: number[];
+  /** objective "joint" (joint-objective.ts): lambda, the weight of the label's noise-prediction term. */
+  jointLabelWeight: number;
+  /** objective "joint": the probability of a clean label (p(x | y)) and, as much, of a clean image (p(y | x)). */
+  jointCleanProb: number;
   steps: number;
   batchSize: number;
   /** Micro-batches per optimizer step (each of `batchSize` examples). */
@@ -141,6 +152,8 @@ export const TRAIN_DEFAULTS: Omit<
   snrGamma: 5,
   offsetNoise: 0,
   channelWeights: [],
+  jointLabelWeight: 1,
+  jointCleanProb: 0.1,
   gradAccum: 1,
   weightDecay: 0.01,
   adamBeta1: 0.9,
@@ -202,6 +215,8 @@ const FIELDS: Record<keyof TrainConfig, Kind> = {
   snrGamma: "number",
   offsetNoise: "number",
   channelWeights: "numbers",
+  jointLabelWeight: "posnumber",
+  jointCleanProb: "prob",
   steps: "posint",
   batchSize: "posint",
   gradAccum: "posint",
@@ -364,6 +379,8 @@ export function objectiveDefaults(objective: Objective | undefined): Partial<Tra
   if (objective === "flow" || objective === "reflow") return FLOW_DEFAULTS;
   if (objective === "consistency") return { ...CONSISTENCY_DEFAULTS, predictionType: "sample" };
   if (objective === "consistency-distill") return CONSISTENCY_DEFAULTS;
+  // joint-objective.ts: plain means of both noise terms
+  if (objective === "joint") return { weighting: "none" };
   return {};
 }
 
@@ -394,7 +411,16 @@ function checkObjectiveFields(config: TrainConfig, source: string): void {
       unused(key, 'it applies only to "objective": "flow"');
     }
   }
-  if (config.objective === "diffusion" || config.objective === "flow") {
+  if (config.objective !== "joint") {
+    for (const key of ["jointLabelWeight", "jointCleanProb"] as const) {
+      unused(key, 'it applies only to "objective": "joint"');
+    }
+  } else if (config.jointCleanProb > 0.5) {
+    throw new ConfigFieldError(
+      `${source}: field "jointCleanProb" is ${config.jointCleanProb}; expected at most 0.5 (it is drawn twice: a clean label, then a clean image)`,
+    );
+  }
+  if (config.objective === "diffusion" || config.objective === "flow" || config.objective === "joint") {
     unused(
       "distill",
       "it applies only to the few-step objectives (consistency, consistency-distill, reflow)",

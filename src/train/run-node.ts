@@ -50,6 +50,7 @@ import {
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
 import { isFewStep, setupFewStep } from "./few-step-run-node.js";
+import { runJointTraining } from "./joint-run-node.js";
 import { addAutoencoderToFolder, checkUnetFitsVae, loadLatentRunData } from "./latent-data-node.js";
 import { checkChannelWeights } from "./losses.js";
 import { denoiserFromSpec, modelSpecFor, presetForData, presetForLatent, specConfig } from "./presets.js";
@@ -204,6 +205,7 @@ export async function runTraining(
     resumeFrom,
     noCheckpoint,
   } = await runConfig({ ...partial, out }, out, options.overwrite ?? false);
+  if (requested.objective === "joint") return runJointTraining({ ...requested, out }, resumeFrom, options);
   const dataConfig = { ...TRAIN_DATA_DEFAULTS, ...requested } as TrainConfig;
   // Latent diffusion (--vae): the data are the autoencoder's scaled latents (latent-data-node.ts).
   const latent = requested.vae

@@ -156,7 +156,8 @@ export interface TrainerOptions {
   /** Replaces the objective that `config.objective` names (required for the few-step objectives). */
   objective?: CustomObjective;
   config: TrainConfig;
-  denoiser: Denoiser;
+  /** The network of the built-in objectives (a custom objective holds its own network and may omit it). */
+  denoiser?: Denoiser;
   train: Dataset;
   valid: Dataset | null;
   /** The null class (= number of classes) of a class-conditional model, else null. */
@@ -165,7 +166,7 @@ export interface TrainerOptions {
 
 export class Trainer {
   readonly config: TrainConfig;
-  readonly denoiser: Denoiser;
+  readonly denoiser: Denoiser | null;
   readonly lossConfig: LossConfig;
   readonly tables: LossTables;
   readonly lrAt: (step: number) => number;
@@ -185,7 +186,7 @@ export class Trainer {
   constructor(options: TrainerOptions, state: TrainState) {
     const { config, denoiser } = options;
     this.config = config;
-    this.denoiser = denoiser;
+    this.denoiser = denoiser ?? null;
     this.valid = options.valid;
     this.conditional = options.nullClass !== null;
     this.lossConfig = lossConfigFor(config, options.nullClass);
@@ -212,10 +213,11 @@ export class Trainer {
         `trainer: objective "${config.objective}" needs options.objective (few-step-objectives.ts)`,
       );
     }
+    if (!this.custom && !denoiser) throw new Error("trainer: options.denoiser is missing");
     const lossFn =
       this.custom?.loss ??
       ((config.objective === "flow" ? flowMatchingLoss : diffusionLoss)(
-        denoiser.forward,
+        denoiser!.forward,
         this.lossConfig,
       ) as (params: Params, batch: unknown) => T.Tensor);
     this.trainStep = makeTrainStep(lossFn, {
@@ -287,7 +289,7 @@ export class Trainer {
     const id = shape.join("x");
     let sites = this.dropoutSiteCache.get(id);
     if (!sites) {
-      sites = dropoutSites(this.denoiser, this.state.params, shape, this.conditional);
+      sites = dropoutSites(this.denoiser!, this.state.params, shape, this.conditional);
       this.dropoutSiteCache.set(id, sites);
     }
     return sites;

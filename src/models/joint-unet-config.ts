@@ -1,0 +1,73 @@
+/**
+ * The `JointUNet` config (joint-unet.ts): the U-Net's own UNet2DModel config under `unet`, and the
+ * label branch's sizes. config.json of a joint model folder:
+ *
+ *   { "_class_name": "JointUNet", "label_dim": 10, "label_hidden": 128, "unet": { ...UNet2DModel... } }
+ *
+ * Browser-safe.
+ */
+import {
+  type Check,
+  ConfigError,
+  expectField,
+  int,
+  type ParseOptions,
+  parseConfig,
+  REQUIRED,
+  type Schema,
+} from "./config-fields.js";
+import { parseUNet2DConfig, type UNet2DConfig, unet2dConfigToJson } from "./unet2d-config.js";
+
+export const JOINT_UNET_CLASS = "JointUNet";
+
+export interface JointUNetConfig {
+  /** Length of the label vector y (the number of classes: a one-hot in +-1). */
+  label_dim: number;
+  /** Width of the label head's hidden layer. */
+  label_hidden: number;
+  /** The image U-Net (unconditional: no class embedding; the label enters through the branch). */
+  unet: UNet2DConfig;
+}
+
+const unetConfig: Check<UNet2DConfig> = {
+  expected: "a UNet2DModel config object",
+  test: (v, field) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      throw new ConfigError(
+        `${JOINT_UNET_CLASS} config: field "${field}" is ${JSON.stringify(v)}; expected a UNet2DModel config object`,
+      );
+    }
+    return parseUNet2DConfig(v);
+  },
+};
+
+const schema: Schema<JointUNetConfig> = {
+  label_dim: { check: int(1), default: 10 },
+  label_hidden: { check: int(1), default: 128 },
+  unet: { check: unetConfig, default: REQUIRED },
+};
+
+/** Validates a JointUNet config object (`_private` keys are ignored; unknown keys warn by default). */
+export function parseJointUNetConfig(raw: unknown, options: ParseOptions = {}): JointUNetConfig {
+  const c = parseConfig(JOINT_UNET_CLASS, raw, schema, options);
+  const u = c.unet;
+  expectField(JOINT_UNET_CLASS, u.sample_size !== null, "unet.sample_size", u.sample_size, "the image size");
+  expectField(
+    JOINT_UNET_CLASS,
+    u.num_class_embeds === null && u.class_embed_type === null,
+    "unet.num_class_embeds",
+    u.num_class_embeds,
+    "null (the label enters through the label branch, not a class embedding)",
+  );
+  return c;
+}
+
+/** The config.json object (with `_class_name`). */
+export function jointUNetConfigToJson(c: JointUNetConfig): Record<string, unknown> {
+  return {
+    _class_name: JOINT_UNET_CLASS,
+    label_dim: c.label_dim,
+    label_hidden: c.label_hidden,
+    unet: unet2dConfigToJson(c.unet),
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * `JointUNet`: one network for the pair (image x, label y) with one noise level PER MODALITY
+ * (UniDiffuser, Bao et al. 2023, "One Transformer Fits All Distributions in Multi-Modal Diffusion at
+ * Scale", Sec. 3: eps_theta(x_{t_x}, y_{t_y}, t_x, t_y) predicts both noises). Here the image path is
+ * a diffusers UNet2DModel (unconditional) and the label, a vector in R^label_dim (a one-hot in +-1),
+ * enters and leaves through a small side branch:
+ *
+ *   e_y   = TimestepEmbedding(sinusoid(t_y))                            label_time.*
+ *   c     = label_out(SiLU(label_in(y_t) + e_y))                        [B, temb]
+ *   eps_x, h_mid = UNet2D(x_t, t_x, extra embedding c)                  every ResNet block sees c
+ *   eps_y = head(concat(mean_hw(SiLU(GroupNorm(h_mid))), e_y))          label_head.*  [B, label_dim]
+ *
+ * The U-Net's parameters keep diffusers' names (the branch's are `label_*`), so the image path is the
+ * plain UNet2DModel. One model gives p(x | y) (t_y = 0, y clean), p(y | x) (t_x = 0, x clean) and
+ * p(x, y) (t_x = t_y). Browser-safe.
+ */
+import { getActivation } from "../nn/activation.js";
+import { expectFloat, expectRank, fail, fmtShape } from "../nn/check.js";
+import { broadcastTimesteps, TimestepEmbedding, timestepEmbedding } from "../nn/embeddings.js";
+import { Linear } from "../nn/linear.js";
+import { Module, type Params } from "../nn/module.js";
+import { GroupNorm } from "../nn/norm.js";
+import { makeKey } from "../random/index.js";
+import * as T from "../tensor/index.js";
+import { type JointUNetConfig, jointUNetConfigToJson, parseJointUNetConfig } from "./joint-unet-config.js";
+import { type ModelInitOptions, UNet2DModel } from "./unet2d.js";
+
+/** The two noise predictions. */
+export interface JointOutput {
+  /** [B, C, H, W] */
+  epsX: T.Tensor;
+  /** [B, label_dim] */
+  epsY: T.Tensor;
+}
+
+export class JointUNet extends Module {
+  readonly config: JointUNetConfig;
+  readonly unet: UNet2DModel;
+  readonly labelTime: TimestepEmbedding;
+  readonly labelIn: Linear;
+  readonly labelOut: Linear;
+  readonly headNorm: GroupNorm;
+  readonly head1: Linear;
+  readonly head2: Linear;
+
+  /** `config`: a JointUNet config.json object (validated). */
+  constructor(config: unknown, options: ModelInitOptions = {}) {
+    super("");
+    const c = parseJointUNetConfig(config);
+    this.config = c;
+    this.init(options.key ?? makeKey(options.seed ?? 0));
+    // The U-Net shares this module's root path: its parameters keep their diffusers names.
+    this.unet = this.addChild(new UNet2DModel(c.unet));
+    const ch0 = c.unet.block_out_channels[0]!;
+    const chMid = c.unet.block_out_channels[c.unet.block_out_channels.length - 1]!;
+    const temb = this.unet.timeEmbedDim;
+    this.labelTime = this.addChild(
+      new TimestepEmbedding("label_time", { inChannels: ch0, timeEmbedDim: temb }),
+    );
+    this.labelIn = this.addChild(new Linear("label_in", { inFeatures: c.label_dim, outFeatures: temb }));
+    this.labelOut = this.addChild(new Linear("label_out", { inFeatures: temb, outFeatures: temb }));
+    this.headNorm = this.addChild(
+      new GroupNorm("label_head.norm", {
+        numGroups: c.unet.norm_num_groups,
+        numChannels: chMid,
+        eps: c.unet.norm_eps,
+      }),
+    );
+    this.head1 = this.addChild(
+      new Linear("label_head.linear_1", { inFeatures: chMid + temb, outFeatures: c.label_hidden }),
+    );
+    this.head2 = this.addChild(
+      new Linear("label_head.linear_2", { inFeatures: c.label_hidden, outFeatures: c.label_dim }),
+    );
+  }
+
+  /** The shape of one image [C, H, W]. */
+  get imageShape(): [number, number, number] {
+    const u = this.config.unet;
+    const s = u.sample_size!;
+    const [h, w] = typeof s === "number" ? [s, s] : [s[0]!, s[1] ?? s[0]!];
+    return [u.in_channels, h, w];
+  }
+
+  /**
+   * Both noise predictions for x_t [B, C, H, W] at `tx` and y_t [B, label_dim] at `ty` (timesteps:
+   * scalar, [1] or [B]; raw integer timesteps, float32 or int32).
+   */
+  forward(params: Params, x: T.Tensor, tx: T.Tensor, y: T.Tensor, ty: T.Tensor): JointOutput {
+    const c = this.config;
+    expectRank(this.label, x, 4, "NCHW", "x");
+    const [C, H, W] = this.imageShape;
+    if (x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W) {
+      fail(this.label, `x has shape ${fmtShape(x.shape)}, expected [batch, ${C}, ${H}, ${W}]`);
+    }
+    expectFloat(this.label, y, "y");
+    const B = x.shape[0]!;
+    if (y.rank !== 2 || y.shape[0] !== B || y.shape[1] !== c.label_dim) {
+      fail(
+        this.label,
+        `y has shape ${fmtShape(y.shape)}, expected [${B}, ${c.label_dim}] (label_dim ${c.label_dim})`,
+      );
+    }
+    const silu = getActivation("silu");
+    // 1. the label's time embedding and its input to the U-Net's embedding
+    const t = broadcastTimesteps(this.label, ty, B);
+    const sinusoid = timestepEmbedding(t, c.unet.block_out_channels[0]!, {
+      flipSinToCos: c.unet.flip_sin_to_cos,
+      downscaleFreqShift: c.unet.freq_shift,
+    });
+    const ey = this.labelTime.forward(params, sinusoid);
+    const add = this.labelOut.forward(params, silu(T.add(this.labelIn.forward(params, y), ey)));
+    // 2. the U-Net with the label in every block's embedding
+    const { output, mid } = this.unet.forwardParts(params, x, tx, null, {}, { addEmbedding: add });
+    // 3. the label head on the mid block's features
+    const pooled = T.mean(silu(this.headNorm.forward(params, mid)), [2, 3]);
+    const h = silu(this.head1.forward(params, T.concat([pooled, ey], 1)));
+    return { epsX: output, epsY: this.head2.forward(params, h) };
+  }
+
+  /** The config.json object (with `_class_name`). */
+  toConfig(): Record<string, unknown> {
+    return jointUNetConfigToJson(this.config);
+  }
+}
