@@ -9,7 +9,7 @@
  *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
  *     [--batch B] [--null-class | --infer-class [--levels L] [--fill completion|mean] [--pick argmax|sample]
- *     [--guidance G] [--temperature TAU]] [--tag NAME]
+ *     [--guidance G] [--temperature TAU] [--draws D] [--posterior-only]] [--tag NAME]
  * --infer-class (class-conditional models with a null class): each digit's class is inferred from its
  * left half by the model's own denoising errors (pipelines/inpaint.ts, InferClassOptions), never from
  * the label; the completion is guided toward it. The posterior's accuracy against the labels is
@@ -25,7 +25,7 @@ import "../src/index.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../src/io/files.js";
 import { imageGrid } from "../src/io/image.js";
 import { encodePng } from "../src/io/png.js";
-import { inpaint } from "../src/pipelines/inpaint.js";
+import { inferClasses, inpaint } from "../src/pipelines/inpaint.js";
 import { DiffusionPipeline } from "../src/pipelines/pipeline.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
 import * as T from "../src/tensor/index.js";
@@ -52,6 +52,8 @@ const { values: a } = parseArgs({
     guidance: { type: "string" },
     temperature: { type: "string" },
     tag: { type: "string" },
+    "posterior-only": { type: "boolean", default: false },
+    draws: { type: "string", default: "1" },
   },
 });
 const n = Number(a.n);
@@ -101,7 +103,8 @@ for (let k = 0; k * batch < n; k++) {
     28,
     28,
   ]);
-  const out = await inpaint(pipe, slice, mask, {
+  const run = a["posterior-only"] ? inferClasses : inpaint;
+  const out = await run(pipe, slice, mask, {
     ...common,
     seed: Number(a.seed) + k,
     ...(a["null-class"] ? { labels: new Int32Array(m).fill(nullClass!) } : {}),
@@ -109,6 +112,7 @@ for (let k = 0; k * batch < n; k++) {
       ? {
           inferClass: {
             levels: Number(a.levels),
+            draws: Number(a.draws),
             fill: a.fill as "completion" | "mean",
             pick: a.pick as "argmax" | "sample",
             ...(a.temperature !== undefined ? { temperature: Number(a.temperature) } : {}),
@@ -131,9 +135,30 @@ for (let k = 0; k * batch < n; k++) {
       ? { sampler: a.sampler!, reconstructionGuidance: Number(a.weight) }
       : {}),
   });
-  parts.push(Float32Array.from(out.samples.values() as Float32Array));
   nfe += out.nfe;
-  method = out.sampler;
+  if ("samples" in out) {
+    parts.push(Float32Array.from(out.samples.values() as Float32Array));
+    method = out.sampler;
+  }
+}
+if (a["posterior-only"]) {
+  // --posterior-only (with --infer-class): the class posterior's accuracy alone, nothing written.
+  console.log(
+    JSON.stringify({
+      posteriorOnly: true,
+      n,
+      levels: Number(a.levels),
+      draws: Number(a.draws),
+      fill: a.fill,
+      method: a.method,
+      nfe,
+      posteriorAccuracy: posteriorRight / n,
+      pickedAccuracy: pickedRight / n,
+      meanLogPosteriorOfLabel: Number((logLik / n).toFixed(4)),
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    }),
+  );
+  process.exit(0);
 }
 const got = new Float32Array(n * 28 * 28);
 for (const [i, p] of parts.entries()) got.set(p, i * batch * 28 * 28);

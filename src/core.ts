@@ -78,7 +78,13 @@ export {
   startNoiseRows,
 } from "./pipelines/generate-batches.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
-export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
+export {
+  type InferClassOptions,
+  type InferredClasses,
+  type InpaintOptions,
+  inferClasses,
+  inpaint,
+} from "./pipelines/inpaint.js";
 export { LatentDecoder } from "./pipelines/latent.js";
 export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
 export {

@@ -194,13 +194,8 @@ function nullClassFor(pipe: DiffusionPipeline, labels: unknown): number {
   return nc;
 }
 
-/** Completes the unknown part (mask 0) of `images`; known entries (mask 1) come back unchanged. */
-export async function inpaint(
-  pipe: DiffusionPipeline,
-  images: T.Tensor,
-  mask: T.Tensor,
-  o: InpaintOptions = {},
-): Promise<PipelineOutput> {
+/** The checked inputs of `inpaint` and its one-pass completion (shared by `inferClasses`). */
+function prepare(pipe: DiffusionPipeline, images: T.Tensor, mask: T.Tensor, o: InpaintOptions) {
   checkImages(pipe, images, o.inputName ?? "images");
   const shape = [...images.shape];
   const N = shape[0]!;
@@ -217,7 +212,7 @@ export async function inpaint(
   const type = (pipe.schedulerConfig.prediction_type ?? "epsilon") as PredictionType;
   const infer = o.inferClass ? (o.inferClass === true ? {} : o.inferClass) : undefined;
   const nullClass = infer ? nullClassFor(pipe, o.labels) : (pipe.info.nullClass ?? null);
-  let labels: Int32Array | undefined = o.labels ? Int32Array.from(o.labels) : undefined;
+  const labels: Int32Array | undefined = o.labels ? Int32Array.from(o.labels) : undefined;
   if (!infer && (pipe.numClasses === null) !== (labels === undefined)) {
     throw new Error(
       labels
@@ -325,53 +320,114 @@ export async function inpaint(
     return { samples: Float32Array.from(out.samples), name: out.sampler, nfe: nfe + out.nfe };
   };
 
+  return {
+    N,
+    shape,
+    part,
+    steps,
+    seed,
+    type,
+    infer,
+    nullClass,
+    labels,
+    scale,
+    abar,
+    forward,
+    maskT,
+    complete,
+  };
+}
+
+/** What `inferClasses` found: the posterior, the classes picked from it, the network evaluations spent. */
+export interface InferredClasses {
+  posterior: ClassPosterior;
+  classes: Int32Array;
+  nfe: number;
+}
+
+async function inferWith(
+  pipe: DiffusionPipeline,
+  c: ReturnType<typeof prepare>,
+  infer: InferClassOptions,
+): Promise<InferredClasses> {
+  const { N, shape, part, steps, seed } = c;
+  let nfe = 0;
+  const K = pipe.numClasses!;
+  let fill: T.Tensor;
+  if ((infer.fill ?? "completion") === "completion") {
+    const first = await c.complete(new Int32Array(N).fill(c.nullClass!), 1, seed + 1);
+    checkFiniteSamples(first.samples, shape, steps);
+    fill = T.tensor(first.samples, shape);
+    nfe += first.nfe;
+  } else {
+    const D = part.known.length / N;
+    const f = Float32Array.from(part.known);
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      let k = 0;
+      for (let i = n * D; i < (n + 1) * D; i++) if (part.mask[i]) (s += part.known[i]!), k++;
+      for (let i = n * D; i < (n + 1) * D; i++) if (!part.mask[i]) f[i] = k > 0 ? s / k : 0;
+    }
+    fill = T.tensor(f, shape);
+  }
+  const posterior = await classPosterior(
+    async (x, t, y) => {
+      nfe++;
+      return c.forward(pipe.params, x, T.full([x.shape[0]!], t), y);
+    },
+    fill,
+    c.maskT,
+    {
+      numClasses: K,
+      timesteps: posteriorTimesteps(c.abar.length, infer.levels ?? 10),
+      alphasCumprod: c.abar,
+      predictionType: c.type,
+      noise: gaussianNoise(seed + 2),
+      batch: N,
+      ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
+      ...(infer.temperature !== undefined ? { temperature: infer.temperature } : {}),
+    },
+  );
+  const classes =
+    (infer.pick ?? "argmax") === "argmax"
+      ? posterior.argmax
+      : sampleClasses(posterior.probs, K, uniform(makeKey(seed + 3), N));
+  infer.onPosterior?.(posterior, classes);
+  return { posterior, classes, nfe };
+}
+
+/**
+ * Step 1 of `inferClass` alone (InferClassOptions): the class posterior of each image's known part
+ * and the classes picked from it, without the final completion. `o` as for `inpaint` (its method and
+ * steps make the "completion" fill); `o.inferClass` absent means the defaults.
+ */
+export async function inferClasses(
+  pipe: DiffusionPipeline,
+  images: T.Tensor,
+  mask: T.Tensor,
+  o: InpaintOptions = {},
+): Promise<InferredClasses> {
+  const c = prepare(pipe, images, mask, { ...o, inferClass: o.inferClass || true });
+  return inferWith(pipe, c, c.infer!);
+}
+
+/** Completes the unknown part (mask 0) of `images`; known entries (mask 1) come back unchanged. */
+export async function inpaint(
+  pipe: DiffusionPipeline,
+  images: T.Tensor,
+  mask: T.Tensor,
+  o: InpaintOptions = {},
+): Promise<PipelineOutput> {
+  const c = prepare(pipe, images, mask, o);
+  const { shape, steps, seed, infer, scale, complete } = c;
+  let labels = c.labels;
   let nfe = 0;
   let prefix = "";
   if (infer) {
-    const K = pipe.numClasses!;
-    let fill: T.Tensor;
-    if ((infer.fill ?? "completion") === "completion") {
-      const first = await complete(new Int32Array(N).fill(nullClass!), 1, seed + 1);
-      checkFiniteSamples(first.samples, shape, steps);
-      fill = T.tensor(first.samples, shape);
-      nfe += first.nfe;
-    } else {
-      const D = part.known.length / N;
-      const f = Float32Array.from(part.known);
-      for (let n = 0; n < N; n++) {
-        let s = 0;
-        let c = 0;
-        for (let i = n * D; i < (n + 1) * D; i++) if (part.mask[i]) (s += part.known[i]!), c++;
-        for (let i = n * D; i < (n + 1) * D; i++) if (!part.mask[i]) f[i] = c > 0 ? s / c : 0;
-      }
-      fill = T.tensor(f, shape);
-    }
-    const levels = infer.levels ?? 10;
-    const post = await classPosterior(
-      async (x, t, y) => {
-        nfe++;
-        return forward(pipe.params, x, T.full([x.shape[0]!], t), y);
-      },
-      fill,
-      maskT,
-      {
-        numClasses: K,
-        timesteps: posteriorTimesteps(abar.length, levels),
-        alphasCumprod: abar,
-        predictionType: type,
-        noise: gaussianNoise(seed + 2),
-        batch: N,
-        ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
-        ...(infer.temperature !== undefined ? { temperature: infer.temperature } : {}),
-      },
-    );
-    const picked =
-      (infer.pick ?? "argmax") === "argmax"
-        ? post.argmax
-        : sampleClasses(post.probs, K, uniform(makeKey(seed + 3), N));
-    infer.onPosterior?.(post, picked);
-    labels = picked;
-    prefix = `inferred class (${levels} levels, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
+    const r = await inferWith(pipe, c, infer);
+    labels = r.classes;
+    nfe += r.nfe;
+    prefix = `inferred class (${infer.levels ?? 10} levels, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
   }
   const out = await complete(labels, labels ? scale : 1, seed);
   nfe += out.nfe;

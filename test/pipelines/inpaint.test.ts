@@ -8,7 +8,7 @@ import { reconstructionLoss } from "../../src/diffusion/constraints/reconstructi
 import { denoiserFromConfig } from "../../src/models/denoiser.js";
 import type { Params } from "../../src/nn/module.js";
 import { nodeOrt } from "../../src/onnx/node.js";
-import { compiledReconstructionGradient, inpaint } from "../../src/pipelines/inpaint.js";
+import { compiledReconstructionGradient, inferClasses, inpaint } from "../../src/pipelines/inpaint.js";
 import { DiffusionPipeline } from "../../src/pipelines/pipeline.js";
 import { makeKey } from "../../src/random/index.js";
 import { setDefaultRuntime } from "../../src/tensor/compile.js";
@@ -226,6 +226,14 @@ describe("inpaint with inferClass", () => {
       expect(out.sampler).toMatch(/^inferred class/);
     });
   }
+  it("inferClasses gives the classes inpaint completes toward", async () => {
+    const o = { steps: 3, seed: 4, inferClass: { levels: 2 } };
+    const r = await inferClasses(joint, images, leftHalf, o);
+    const out = await inpaint(joint, images, leftHalf, o);
+    expect(Array.from(out.labels!)).toEqual(Array.from(r.classes));
+    expect(r.posterior.probs.length).toBe(6);
+    expect(r.nfe).toBe(3 + 2 * 3); // the null-class pass, then 2 levels x 3 classes
+  });
   it("the mean fill and guidance 1 give a different completion than the default", async () => {
     const a = await inpaint(joint, images, leftHalf, { steps: 3, inferClass: true });
     const b = await inpaint(joint, images, leftHalf, {
