@@ -365,7 +365,11 @@ async function inferWith(
     for (let n = 0; n < N; n++) {
       let s = 0;
       let k = 0;
-      for (let i = n * D; i < (n + 1) * D; i++) if (part.mask[i]) (s += part.known[i]!), k++;
+      for (let i = n * D; i < (n + 1) * D; i++) {
+        if (!part.mask[i]) continue;
+        s += part.known[i]!;
+        k++;
+      }
       for (let i = n * D; i < (n + 1) * D; i++) if (!part.mask[i]) f[i] = k > 0 ? s / k : 0;
     }
     fill = T.tensor(f, shape);
