@@ -9,7 +9,8 @@
  *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
  *     [--batch B] [--null-class | --infer-class [--levels L] [--fill completion|mean] [--pick argmax|sample]
- *     [--guidance G] [--temperature TAU] [--draws D] [--posterior-only]] [--tag NAME]
+ *     [--guidance G] [--temperature TAU] [--draws D] [--timesteps T1,T2,..]
+ *     [--posterior-only]] [--tag NAME]
  * --infer-class (class-conditional models with a null class): each digit's class is inferred from its
  * left half by the model's own denoising errors (pipelines/inpaint.ts, InferClassOptions), never from
  * the label; the completion is guided toward it. The posterior's accuracy against the labels is
@@ -54,6 +55,7 @@ const { values: a } = parseArgs({
     tag: { type: "string" },
     "posterior-only": { type: "boolean", default: false },
     draws: { type: "string", default: "1" },
+    timesteps: { type: "string" },
   },
 });
 const n = Number(a.n);
@@ -113,6 +115,7 @@ for (let k = 0; k * batch < n; k++) {
           inferClass: {
             levels: Number(a.levels),
             draws: Number(a.draws),
+            ...(a.timesteps ? { timesteps: a.timesteps.split(",").map(Number) } : {}),
             fill: a.fill as "completion" | "mean",
             pick: a.pick as "argmax" | "sample",
             ...(a.temperature !== undefined ? { temperature: Number(a.temperature) } : {}),
@@ -148,6 +151,7 @@ if (a["posterior-only"]) {
       posteriorOnly: true,
       n,
       levels: Number(a.levels),
+      timesteps: a.timesteps,
       draws: Number(a.draws),
       fill: a.fill,
       method: a.method,

@@ -82,6 +82,8 @@ export interface InpaintOptions {
 export interface InferClassOptions {
   /** Noise levels of the posterior estimate, spread evenly over the training timesteps (default 10). */
   levels?: number;
+  /** The model timesteps of the posterior estimate instead of `levels` spread evenly. */
+  timesteps?: readonly number[];
   /** Noise draws per level (default 1). */
   draws?: number;
   fill?: "completion" | "mean";
@@ -383,7 +385,7 @@ async function inferWith(
     c.maskT,
     {
       numClasses: K,
-      timesteps: posteriorTimesteps(c.abar.length, infer.levels ?? 10),
+      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 10),
       alphasCumprod: c.abar,
       predictionType: c.type,
       noise: gaussianNoise(seed + 2),
@@ -431,7 +433,8 @@ export async function inpaint(
     const r = await inferWith(pipe, c, infer);
     labels = r.classes;
     nfe += r.nfe;
-    prefix = `inferred class (${infer.levels ?? 10} levels, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
+    const levels = infer.timesteps ? `t = ${infer.timesteps.join(",")}` : `${infer.levels ?? 10} levels`;
+    prefix = `inferred class (${levels}, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
   }
   const out = await complete(labels, labels ? scale : 1, seed);
   nfe += out.nfe;
