@@ -47,7 +47,7 @@ const { values: a } = parseArgs({
     batch: { type: "string" },
     "null-class": { type: "boolean", default: false },
     "infer-class": { type: "boolean", default: false },
-    levels: { type: "string", default: "10" },
+    levels: { type: "string", default: "5" },
     fill: { type: "string", default: "completion" },
     pick: { type: "string", default: "argmax" },
     guidance: { type: "string" },

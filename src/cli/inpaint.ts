@@ -70,7 +70,7 @@ export const INPAINT_COMMAND: Command = {
       name: "class-levels",
       kind: "posint",
       value: "L",
-      help: "--infer-class: noise levels of the class posterior (default 10)",
+      help: "--infer-class: noise levels of the class posterior, over [0.1 T, 0.7 T] (default 5)",
     },
     {
       name: "guidance-scale",

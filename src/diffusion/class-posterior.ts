@@ -176,10 +176,16 @@ export async function classPosterior(
   return { probs, errors, argmax, numClasses: K };
 }
 
-/** `count` model timesteps spread evenly over (0, numTrainTimesteps): t_i = round((i + 1/2) T / count). */
-export function posteriorTimesteps(numTrainTimesteps: number, count: number): number[] {
+/**
+ * `count` model timesteps spread evenly over [lo T, hi T] (default [0.1 T, 0.7 T]; one: the middle).
+ * The ends carry little class evidence: near t = 0 the error is pixel noise the class does not
+ * change, near t = T the known part is drowned. 5 levels on T = 1000: 100, 250, 400, 550, 700.
+ */
+export function posteriorTimesteps(numTrainTimesteps: number, count: number, lo = 0.1, hi = 0.7): number[] {
   if (!(Number.isInteger(count) && count >= 1)) invalid("class posterior levels", count, "an integer >= 1");
-  return Array.from({ length: count }, (_, i) =>
-    Math.min(numTrainTimesteps - 1, Math.round(((i + 0.5) * numTrainTimesteps) / count)),
-  );
+  if (!(lo >= 0 && hi <= 1 && lo <= hi)) invalid("class posterior range", [lo, hi], "0 <= lo <= hi <= 1");
+  const T = numTrainTimesteps;
+  const at = (f: number) => Math.min(T - 1, Math.round(f * T));
+  if (count === 1) return [at((lo + hi) / 2)];
+  return Array.from({ length: count }, (_, i) => at(lo + ((hi - lo) * i) / (count - 1)));
 }

@@ -80,7 +80,7 @@ export interface InpaintOptions {
  *    guided toward y-hat.
  */
 export interface InferClassOptions {
-  /** Noise levels of the posterior estimate, spread evenly over the training timesteps (default 10). */
+  /** Noise levels of the posterior estimate, spread over [0.1 T, 0.7 T] (default 5: t = 100, 250, ..., 700 of 1000). */
   levels?: number;
   /** The model timesteps of the posterior estimate instead of `levels` spread evenly. */
   timesteps?: readonly number[];
@@ -385,7 +385,7 @@ async function inferWith(
     c.maskT,
     {
       numClasses: K,
-      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 10),
+      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 5),
       alphasCumprod: c.abar,
       predictionType: c.type,
       noise: gaussianNoise(seed + 2),
@@ -433,7 +433,7 @@ export async function inpaint(
     const r = await inferWith(pipe, c, infer);
     labels = r.classes;
     nfe += r.nfe;
-    const levels = infer.timesteps ? `t = ${infer.timesteps.join(",")}` : `${infer.levels ?? 10} levels`;
+    const levels = infer.timesteps ? `t = ${infer.timesteps.join(",")}` : `${infer.levels ?? 5} levels`;
     prefix = `inferred class (${levels}, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
   }
   const out = await complete(labels, labels ? scale : 1, seed);

@@ -116,6 +116,8 @@ describe("posteriorFromErrors and sampleClasses", () => {
     expect(Array.from(sampleClasses(probs, 3, [0.999999]))).toEqual([2]);
   });
   it("spreads the timesteps over the schedule", () => {
-    expect(posteriorTimesteps(1000, 4)).toEqual([125, 375, 625, 875]);
+    expect(posteriorTimesteps(1000, 5)).toEqual([100, 250, 400, 550, 700]);
+    expect(posteriorTimesteps(1000, 3, 0, 1)).toEqual([0, 500, 999]);
+    expect(posteriorTimesteps(1000, 1)).toEqual([400]);
   });
 });
