@@ -8,7 +8,7 @@
  *
  *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
- *     [--batch B] [--null-class | --infer-class [--levels L] [--fill completion|mean] [--pick argmax|sample]
+ *     [--start S] [--batch B] [--null-class | --infer-class [--levels L] [--fill completion|mean] [--pick argmax|sample]
  *     [--guidance G] [--temperature TAU] [--draws D] [--timesteps T1,T2,..]
  *     [--posterior-only]] [--tag NAME]
  * --infer-class (class-conditional models with a null class): each digit's class is inferred from its
@@ -55,11 +55,15 @@ const { values: a } = parseArgs({
     tag: { type: "string" },
     "posterior-only": { type: "boolean", default: false },
     draws: { type: "string", default: "1" },
+    start: { type: "string", default: "0" },
     timesteps: { type: "string" },
   },
 });
 const n = Number(a.n);
-const test = loadMnist({ split: "test", limit: n });
+// --start S: digits S..S+n-1 (batch k then uses seed + S / B + k, as in one run from digit 0).
+const start = Number(a.start);
+const all = loadMnist({ split: "test", limit: start + n });
+const test = { images: all.images.subarray(start * 28 * 28), labels: all.labels!.subarray(start) };
 const mask = T.tensor(
   Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28 < 14 ? 1 : 0)),
   [1, 1, 28, 28],
@@ -108,7 +112,7 @@ for (let k = 0; k * batch < n; k++) {
   const run = a["posterior-only"] ? inferClasses : inpaint;
   const out = await run(pipe, slice, mask, {
     ...common,
-    seed: Number(a.seed) + k,
+    seed: Number(a.seed) + Math.floor(start / batch) + k,
     ...(a["null-class"] ? { labels: new Int32Array(m).fill(nullClass!) } : {}),
     ...(a["infer-class"]
       ? {
