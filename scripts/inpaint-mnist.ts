@@ -8,18 +8,25 @@
  *
  *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
- *     [--batch B] [--null-class]
+ *     [--start S] [--batch B] [--null-class | --infer-class [--levels L] [--fill completion|mean] [--pick argmax|sample]
+ *     [--guidance G] [--temperature TAU] [--draws D] [--timesteps T1,T2,..]
+ *     [--posterior-only]] [--tag NAME]
+ * --infer-class (class-conditional models with a null class): each digit's class is inferred from its
+ * left half by the model's own denoising errors (pipelines/inpaint.ts, InferClassOptions), never from
+ * the label; the completion is guided toward it. The posterior's accuracy against the labels is
+ * printed as a measurement (`posteriorAccuracy`); the labels are only read for it and for eval.
  * The digits run in batches of B (default: all at once; reconstruction guidance's backward pass
  * holds the activations of the whole batch, so batches bound the memory); batch k uses seed + k.
  */
 import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadMnist } from "../src/data/mnist.js";
+import type { ClassPosterior } from "../src/diffusion/class-posterior.js";
 import "../src/index.js";
 import { writeFileAtomic, writeSafetensorsFile } from "../src/io/files.js";
 import { imageGrid } from "../src/io/image.js";
 import { encodePng } from "../src/io/png.js";
-import { inpaint } from "../src/pipelines/inpaint.js";
+import { inferClasses, inpaint } from "../src/pipelines/inpaint.js";
 import { DiffusionPipeline } from "../src/pipelines/pipeline.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
 import * as T from "../src/tensor/index.js";
@@ -39,10 +46,24 @@ const { values: a } = parseArgs({
     threads: { type: "string", default: "1" },
     batch: { type: "string" },
     "null-class": { type: "boolean", default: false },
+    "infer-class": { type: "boolean", default: false },
+    levels: { type: "string", default: "5" },
+    fill: { type: "string", default: "completion" },
+    pick: { type: "string", default: "argmax" },
+    guidance: { type: "string" },
+    temperature: { type: "string" },
+    tag: { type: "string" },
+    "posterior-only": { type: "boolean", default: false },
+    draws: { type: "string", default: "1" },
+    start: { type: "string", default: "0" },
+    timesteps: { type: "string" },
   },
 });
 const n = Number(a.n);
-const test = loadMnist({ split: "test", limit: n });
+// --start S: digits S..S+n-1 (batch k then uses seed + S / B + k, as in one run from digit 0).
+const start = Number(a.start);
+const all = loadMnist({ split: "test", limit: start + n });
+const test = { images: all.images.subarray(start * 28 * 28), labels: all.labels!.subarray(start) };
 const mask = T.tensor(
   Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28 < 14 ? 1 : 0)),
   [1, 1, 28, 28],
@@ -77,6 +98,9 @@ const batch = Number(a.batch ?? n);
 const parts: Float32Array[] = [];
 let nfe = 0;
 let method = "";
+let posteriorRight = 0;
+let pickedRight = 0;
+let logLik = 0;
 for (let k = 0; k * batch < n; k++) {
   const m = Math.min(batch, n - k * batch);
   const slice = T.tensor(test.images.subarray(k * batch * 28 * 28, (k * batch + m) * 28 * 28), [
@@ -85,19 +109,64 @@ for (let k = 0; k * batch < n; k++) {
     28,
     28,
   ]);
-  const out = await inpaint(pipe, slice, mask, {
+  const run = a["posterior-only"] ? inferClasses : inpaint;
+  const out = await run(pipe, slice, mask, {
     ...common,
-    seed: Number(a.seed) + k,
+    seed: Number(a.seed) + Math.floor(start / batch) + k,
     ...(a["null-class"] ? { labels: new Int32Array(m).fill(nullClass!) } : {}),
+    ...(a["infer-class"]
+      ? {
+          inferClass: {
+            levels: Number(a.levels),
+            draws: Number(a.draws),
+            ...(a.timesteps ? { timesteps: a.timesteps.split(",").map(Number) } : {}),
+            fill: a.fill as "completion" | "mean",
+            pick: a.pick as "argmax" | "sample",
+            ...(a.temperature !== undefined ? { temperature: Number(a.temperature) } : {}),
+            onPosterior: (p: ClassPosterior, picked: Int32Array) => {
+              // A measurement only: the labels never reach inpaint().
+              for (let j = 0; j < m; j++) {
+                const truth = test.labels![k * batch + j]!;
+                if (p.argmax[j] === truth) posteriorRight++;
+                if (picked[j] === truth) pickedRight++;
+                logLik += Math.log(Math.max(1e-300, p.probs[j * p.numClasses + truth]!));
+              }
+            },
+          },
+          ...(a.guidance !== undefined ? { guidanceScale: Number(a.guidance) } : {}),
+        }
+      : {}),
     ...(a.method === "replace" ? { sampler: a.sampler! } : {}),
     ...(a.method === "repaint" ? { repaint: { jump: Number(a.jump), resample: Number(a.resample) } } : {}),
     ...(a.method === "reconstruction"
       ? { sampler: a.sampler!, reconstructionGuidance: Number(a.weight) }
       : {}),
   });
-  parts.push(Float32Array.from(out.samples.values() as Float32Array));
   nfe += out.nfe;
-  method = out.sampler;
+  if ("samples" in out) {
+    parts.push(Float32Array.from(out.samples.values() as Float32Array));
+    method = out.sampler;
+  }
+}
+if (a["posterior-only"]) {
+  // --posterior-only (with --infer-class): the class posterior's accuracy alone, nothing written.
+  console.log(
+    JSON.stringify({
+      posteriorOnly: true,
+      n,
+      levels: Number(a.levels),
+      timesteps: a.timesteps,
+      draws: Number(a.draws),
+      fill: a.fill,
+      method: a.method,
+      nfe,
+      posteriorAccuracy: posteriorRight / n,
+      pickedAccuracy: pickedRight / n,
+      meanLogPosteriorOfLabel: Number((logLik / n).toFixed(4)),
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    }),
+  );
+  process.exit(0);
 }
 const got = new Float32Array(n * 28 * 28);
 for (const [i, p] of parts.entries()) got.set(p, i * batch * 28 * 28);
@@ -111,7 +180,7 @@ for (let i = 0; i < got.length; i++) {
   }
 }
 mkdirSync(a.out!, { recursive: true });
-const file = `${a.out}/${a.method}`;
+const file = `${a.out}/${a.tag ?? (a["infer-class"] ? `${a.method}-infer` : a.method)}`;
 await writeSafetensorsFile(`${file}.safetensors`, {
   samples: { dtype: "F32", shape: [n, 1, 28, 28], data: Float32Array.from(got) },
   labels: { dtype: "I32", shape: [n], data: Int32Array.from(test.labels!) },
@@ -135,6 +204,13 @@ console.log(
     steps: Number(a.steps),
     nfe,
     knownExact: `${exact}/${known}`,
+    ...(a["infer-class"]
+      ? {
+          posteriorAccuracy: posteriorRight / n,
+          pickedAccuracy: pickedRight / n,
+          meanLogPosteriorOfLabel: Number((logLik / n).toFixed(4)),
+        }
+      : {}),
     seconds: Number(seconds.toFixed(1)),
     file: `${file}.safetensors`,
   }),

@@ -80,7 +80,13 @@ export {
   startNoiseRows,
 } from "./pipelines/generate-batches.js";
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
-export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
+export {
+  type InferClassOptions,
+  type InferredClasses,
+  type InpaintOptions,
+  inferClasses,
+  inpaint,
+} from "./pipelines/inpaint.js";
 export {
   argmaxRows,
   classifyOneShot,

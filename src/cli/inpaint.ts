@@ -3,6 +3,7 @@
  *
  *   diffuse inpaint --model DIR --input FILE --mask FILE --out FILE [sampler flags of `diffuse sample`]
  *     [--repaint-jump J --repaint-resample R] [--reconstruction-guidance W]
+ *     [--infer-class [--class-levels L] [--guidance-scale G]]
  *
  * --input: a PNG (one image, 8-bit, its channels those of the model) or a safetensors file with
  * `images` [N, C, H, W] in [-1, 1]. --mask: a PNG (0 = generate, 255 = keep; gray) or a safetensors
@@ -30,7 +31,7 @@ export const INPAINT_COMMAND: Command = {
   name: "inpaint",
   summary: "complete the masked part of images with a trained model",
   usage:
-    "diffuse inpaint --model DIR --input FILE --mask FILE --out FILE [--sampler NAME] [--steps N] [--seed S] [--repaint-jump J --repaint-resample R] [--reconstruction-guidance W]",
+    "diffuse inpaint --model DIR --input FILE --mask FILE --out FILE [--sampler NAME] [--steps N] [--seed S] [--repaint-jump J --repaint-resample R] [--reconstruction-guidance W] [--infer-class]",
   flags: [
     { name: "model", kind: "string", value: "DIR", help: "model folder (as for diffuse sample)" },
     {
@@ -59,6 +60,23 @@ export const INPAINT_COMMAND: Command = {
       kind: "number",
       value: "W",
       help: "reconstruction guidance weight (Ho et al. 2022; 0 = off; costs a backward pass per step)",
+    },
+    {
+      name: "infer-class",
+      kind: "boolean",
+      help: "infer each image's class from its known part with the model's own denoising errors, then complete guided toward it (class-conditional models with a null class, _diffuse.nullClass)",
+    },
+    {
+      name: "class-levels",
+      kind: "posint",
+      value: "L",
+      help: "--infer-class: noise levels of the class posterior, over [0.1 T, 0.7 T] (default 5)",
+    },
+    {
+      name: "guidance-scale",
+      kind: "number",
+      value: "G",
+      help: "--infer-class: classifier-free guidance scale toward the inferred class (default 2)",
     },
     { name: "nrow", kind: "posint", value: "N", help: "images per grid row (default 8)" },
     ...LIMIT_FLAGS,
@@ -145,7 +163,19 @@ export async function runInpaint(s: InpaintSettings, progress?: NodeJS.WriteStre
   }
   const spec = samplerSpec({ sampler: "ddpm", ...v });
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
+  const infer = v.inferClass === true;
+  if (!infer && (v.classLevels !== undefined || v.guidanceScale !== undefined))
+    throw new UsageError("--class-levels and --guidance-scale go with --infer-class");
   const pipe = await loadPipeline(s.model, { maxMemory: memoryLimitFrom(v), memoryHint: MEMORY_HINT });
+  if (
+    infer &&
+    (pipe.numClasses === null || pipe.info.nullClass === undefined || pipe.info.nullClass === null)
+  ) {
+    throw new InputError(
+      `--infer-class needs a class-conditional model trained with label dropout: ${pipe.numClasses === null ? "this model is unconditional" : "it has no null class"} (model_index.json _diffuse.nullClass is ${JSON.stringify(pipe.info.nullClass ?? null)})`,
+      { file: path.join(s.model, "model_index.json") },
+    );
+  }
   const input = await readInput(s.input);
   const mask = await readMask(s.mask);
   const w = v.reconstructionGuidance as number | undefined;
@@ -159,6 +189,12 @@ export async function runInpaint(s: InpaintSettings, progress?: NodeJS.WriteStre
     maskName: mask.file,
     ...(jump !== undefined ? { repaint: { jump, resample: resample! } } : {}),
     ...(w !== undefined ? { reconstructionGuidance: w } : {}),
+    ...(infer
+      ? {
+          inferClass: v.classLevels !== undefined ? { levels: v.classLevels as number } : true,
+          ...(v.guidanceScale !== undefined ? { guidanceScale: v.guidanceScale as number } : {}),
+        }
+      : {}),
     ...(progress
       ? {
           onStep: (i: number, total: number) => i === total && progress.write(`inpainted (${total} steps)\n`),
@@ -175,7 +211,13 @@ export async function runInpaint(s: InpaintSettings, progress?: NodeJS.WriteStre
   } else {
     await writeFileAtomic(s.out, encodePng(out.toImage({ nrow: (v.nrow as number | undefined) ?? 8 })));
   }
-  return { out: s.out, shape, sampler: out.sampler, nfe: out.nfe };
+  return {
+    out: s.out,
+    shape,
+    sampler: out.sampler,
+    nfe: out.nfe,
+    ...(infer && out.labels ? { inferredClasses: Array.from(out.labels) } : {}),
+  };
 }
 
 export async function inpaintMain(argv: string[]): Promise<number> {

@@ -1,4 +1,5 @@
 /** Diffusion math (browser-safe): schedules, forward process, parametrisations, loss weights, samplers. */
+export * from "./class-posterior.js";
 export * from "./constraints/index.js";
 export * from "./editing.js";
 export * from "./forward.js";

@@ -14,6 +14,12 @@
  *   its gradient through the compiled network (`T.compile(T.valueAndGrad(...))`); not with pf_ode.
  * Known entries of the result equal the given values bit for bit. Browser-safe.
  */
+import {
+  type ClassPosterior,
+  classPosterior,
+  posteriorTimesteps,
+  sampleClasses,
+} from "../diffusion/class-posterior.js";
 import { knownPart } from "../diffusion/constraints/mask.js";
 import {
   type GradientFn,
@@ -22,13 +28,16 @@ import {
 } from "../diffusion/constraints/reconstruction.js";
 import { sampleRepaint } from "../diffusion/constraints/repaint.js";
 import { replacement } from "../diffusion/constraints/replace.js";
+import { guidedOutput } from "../diffusion/guidance.js";
 import { gaussianNoise } from "../diffusion/noise.js";
 import type { PredictionType } from "../diffusion/parametrization.js";
 import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
+import { makeKey } from "../random/philox.js";
+import { uniform } from "../random/sample.js";
 import * as T from "../tensor/index.js";
-import { checkFiniteSamples, compiledForward } from "./generate.js";
-import { type DiffusionPipeline, PipelineOutput } from "./pipeline.js";
+import { checkFiniteSamples, compiledForward, generate } from "./generate.js";
+import { type DiffusionPipeline, PIPELINE_DEFAULTS, PipelineOutput } from "./pipeline.js";
 import type { SamplerSpec } from "./samplers.js";
 
 export interface InpaintOptions {
@@ -41,13 +50,48 @@ export interface InpaintOptions {
   repaint?: { jump: number; resample: number };
   /** Reconstruction guidance weight w_r (Ho et al. 2022 eq. 7); 0 / absent: off. */
   reconstructionGuidance?: number;
-  /** One class per sample, for class-conditional models (no classifier-free guidance here). */
+  /** One class per sample, for class-conditional models. */
   labels?: ArrayLike<number>;
+  /**
+   * Infer each sample's class from its known part (class-conditional models trained with label
+   * dropout, i.e. with a null class: a model of p(x, y)) and complete with classifier-free guidance
+   * toward it (`guidanceScale`). Never with `labels`. See `InferClassOptions`.
+   */
+  inferClass?: boolean | InferClassOptions;
+  /**
+   * Classifier-free guidance scale toward the labels (given or inferred; needs a null class). Default:
+   * the pipeline's (PIPELINE_DEFAULTS.guidanceScale) with `inferClass`, 1 (none) with given labels.
+   */
+  guidanceScale?: number;
   threads?: number;
   onStep?: (i: number, total: number) => void;
   /** Names the input in shape errors (e.g. the file it came from). */
   inputName?: string;
   maskName?: string;
+}
+
+/**
+ * How `inpaint` infers the class of each sample from its known part (diffusion/class-posterior.ts):
+ * 1. a fill of the unknown part: "completion" (default) inpaints once in the null class (the model's
+ *    unconditional mode) with the same method and steps; "mean" fills with each sample's mean known value;
+ * 2. p(y | x_known) from the model's masked denoising errors on the fill at `levels` noise levels
+ *    (the same noise for every class);
+ * 3. y-hat = its argmax ("argmax", default) or a draw from it ("sample"); the final completion is
+ *    guided toward y-hat.
+ */
+export interface InferClassOptions {
+  /** Noise levels of the posterior estimate, spread over [0.1 T, 0.7 T] (default 5: t = 100, 250, ..., 700 of 1000). */
+  levels?: number;
+  /** The model timesteps of the posterior estimate instead of `levels` spread evenly. */
+  timesteps?: readonly number[];
+  /** Noise draws per level (default 1). */
+  draws?: number;
+  fill?: "completion" | "mean";
+  pick?: "argmax" | "sample";
+  /** Sharpness tau of the posterior (class-posterior.ts; default 1; argmax does not depend on it). */
+  temperature?: number;
+  /** Called with the posterior and the classes picked (e.g. to measure them against held-out labels). */
+  onPosterior?: (posterior: ClassPosterior, picked: Int32Array) => void;
 }
 
 const fmt = (s: readonly number[]) => `[${s.join(", ")}]`;
@@ -134,13 +178,26 @@ export function compiledReconstructionGradient(
   return f;
 }
 
-/** Completes the unknown part (mask 0) of `images`; known entries (mask 1) come back unchanged. */
-export async function inpaint(
-  pipe: DiffusionPipeline,
-  images: T.Tensor,
-  mask: T.Tensor,
-  o: InpaintOptions = {},
-): Promise<PipelineOutput> {
+/** The model's null class for `inferClass`, or a clear error naming `_diffuse.nullClass`. */
+function nullClassFor(pipe: DiffusionPipeline, labels: unknown): number {
+  const field = "model_index.json _diffuse.nullClass";
+  if (labels !== undefined) throw new Error("inferClass: give either labels or inferClass, not both");
+  if (pipe.numClasses === null) {
+    throw new Error(
+      `inferClass: the model is unconditional; inferring the class needs a class-conditional model trained with label dropout (a null class, ${field})`,
+    );
+  }
+  const nc = pipe.info.nullClass;
+  if (nc === undefined || nc === null) {
+    throw new Error(
+      `inferClass: the model has no null class (${field} is absent); inferring the class needs a model trained with label dropout`,
+    );
+  }
+  return nc;
+}
+
+/** The checked inputs of `inpaint` and its one-pass completion (shared by `inferClasses`). */
+function prepare(pipe: DiffusionPipeline, images: T.Tensor, mask: T.Tensor, o: InpaintOptions) {
   checkImages(pipe, images, o.inputName ?? "images");
   const shape = [...images.shape];
   const N = shape[0]!;
@@ -155,8 +212,10 @@ export async function inpaint(
   const steps = o.steps ?? 50;
   const seed = o.seed ?? 0;
   const type = (pipe.schedulerConfig.prediction_type ?? "epsilon") as PredictionType;
-  const labels = o.labels ? Int32Array.from(o.labels) : undefined;
-  if ((pipe.numClasses === null) !== (labels === undefined)) {
+  const infer = o.inferClass ? (o.inferClass === true ? {} : o.inferClass) : undefined;
+  const nullClass = infer ? nullClassFor(pipe, o.labels) : (pipe.info.nullClass ?? null);
+  const labels: Int32Array | undefined = o.labels ? Int32Array.from(o.labels) : undefined;
+  if (!infer && (pipe.numClasses === null) !== (labels === undefined)) {
     throw new Error(
       labels
         ? "labels: the model is unconditional; omit them"
@@ -165,72 +224,220 @@ export async function inpaint(
   }
   if (labels && labels.length !== N)
     throw new Error(`labels: got ${labels.length}, expected one per sample (${N})`);
-  const y = labels ? T.tensor(labels, [N], "int32") : undefined;
+  const scale = o.guidanceScale ?? (infer ? PIPELINE_DEFAULTS.guidanceScale : 1);
+  if (!(Number.isFinite(scale) && scale >= 0))
+    throw new Error(`guidanceScale: ${scale} is not a finite number >= 0`);
+  if (scale !== 1 && !infer && (labels === undefined || nullClass === null)) {
+    throw new Error(
+      `guidanceScale: ${scale} needs labels and a model trained with label dropout (model_index.json _diffuse.nullClass); use 1`,
+    );
+  }
   const known = T.tensor(part.known, shape);
   const maskT = T.tensor(Float32Array.from(part.mask), shape);
   const w = o.reconstructionGuidance ?? 0;
   const abar = (pipe.scheduler("ddpm") as unknown as { alphasCumprod: Float64Array }).alphasCumprod;
-  let nfe = 0;
-  let guidedModel: ((x: T.Tensor, t: number) => Promise<T.Tensor>) | undefined;
-  if (w > 0) {
-    const vg = compiledReconstructionGradient(pipe.denoiser, type, o.threads ?? 0, y !== undefined);
-    const gradient: GradientFn = async (x, t, level) => {
-      nfe++;
-      const r = await vg(
-        x,
+  const forward = compiledForward(pipe.denoiser, o.threads);
+
+  /** One inpainting pass with classes `y` (or none), guided with `g` toward them when g != 1. */
+  const complete = async (y: Int32Array | undefined, g: number, runSeed: number) => {
+    const yT = y ? T.tensor(y, [N], "int32") : undefined;
+    const guided = yT !== undefined && g !== 1;
+    const nullY = guided ? T.full([N], nullClass!, "int32") : undefined;
+    const settings = { scale: g };
+    let nfe = 0;
+    /** The unguided output, or CFG's (cond, null) pair combined; `cond` when already computed. */
+    const plain = async (x: T.Tensor, t: number, cond?: T.Tensor): Promise<T.Tensor> => {
+      if (!guided) return cond ?? forward(pipe.params, x, T.full([N], t), yT);
+      if (cond) return guidedOutput(cond, await forward(pipe.params, x, T.full([N], t), nullY), settings, t);
+      const both = await forward(
         pipe.params,
-        T.full([N], t),
-        known,
-        maskT,
-        T.full([1], level.alpha),
-        T.full([1], level.sigma),
-        y,
+        T.concat([x, x], 0),
+        T.full([2 * N], t),
+        T.concat([yT, nullY!], 0),
       );
-      return { output: r.aux, grad: r.grads, loss: r.value.values()[0]! };
+      const [c, u] = T.split(both, [N, N], 0);
+      return guidedOutput(c!, u!, settings, t);
     };
-    guidedModel = reconstructionGuided(gradient, { weight: w, predictionType: type, alphasCumprod: abar });
-  }
-  let samples: Float32Array;
-  let name: string;
-  if (o.repaint) {
-    const scheduler = pipe.scheduler("ddpm");
-    scheduler.setTimesteps(steps);
-    const forward = compiledForward(pipe.denoiser, o.threads);
-    const model =
-      guidedModel ??
-      (async (x: T.Tensor, t: number) => {
+    let model: ((x: T.Tensor, t: number) => Promise<T.Tensor>) | undefined;
+    if (w > 0) {
+      // The gradient goes through the conditional output (one backward pass); with guidance the
+      // null-class output is one more forward pass, and the correction acts on the guided x0-hat.
+      const vg = compiledReconstructionGradient(pipe.denoiser, type, o.threads ?? 0, yT !== undefined);
+      const gradient: GradientFn = async (x, t, level) => {
         nfe++;
-        return forward(pipe.params, x, T.full([N], t), y);
+        const r = await vg(
+          x,
+          pipe.params,
+          T.full([N], t),
+          known,
+          maskT,
+          T.full([1], level.alpha),
+          T.full([1], level.sigma),
+          yT,
+        );
+        return { output: await plain(x, t, r.aux), grad: r.grads, loss: r.value.values()[0]! };
+      };
+      model = reconstructionGuided(gradient, { weight: w, predictionType: type, alphasCumprod: abar });
+    } else if (guided || o.repaint) {
+      model = async (x, t) => {
+        nfe++;
+        return plain(x, t);
+      };
+    }
+    if (o.repaint) {
+      const scheduler = pipe.scheduler("ddpm");
+      scheduler.setTimesteps(steps);
+      const x = await sampleRepaint(model!, {
+        timesteps: scheduler.timesteps,
+        alphasCumprod: abar,
+        predictionType: type,
+        x0Processing: scheduler.config as never,
+        jump: o.repaint.jump,
+        resample: o.repaint.resample,
+        known: part,
+        noise: gaussianNoise(runSeed),
+        ...(o.onStep ? { onStep: o.onStep } : {}),
       });
-    const x = await sampleRepaint(model, {
-      timesteps: scheduler.timesteps,
-      alphasCumprod: abar,
-      predictionType: type,
-      x0Processing: scheduler.config as never,
-      jump: o.repaint.jump,
-      resample: o.repaint.resample,
-      known: part,
-      noise: gaussianNoise(seed),
-      ...(o.onStep ? { onStep: o.onStep } : {}),
-    });
-    samples = Float32Array.from(x.values() as Float32Array);
-    name = `repaint(jump=${o.repaint.jump},resample=${o.repaint.resample})`;
-  } else {
-    const out = await pipe.generate({
+      return {
+        samples: Float32Array.from(x.values() as Float32Array),
+        name: `repaint(jump=${o.repaint.jump},resample=${o.repaint.resample})`,
+        nfe,
+      };
+    }
+    const out = await generate({
+      denoiser: pipe.denoiser,
+      params: pipe.params,
       sampler: o.sampler ?? "ddpm",
+      schedulerConfig: pipe.schedulerConfig,
+      ...(pipe.schedulerSource !== undefined ? { schedulerSource: pipe.schedulerSource } : {}),
       steps,
-      seed,
+      seed: runSeed,
       numSamples: N,
-      ...(labels ? { labels, guidanceScale: 1 } : {}),
+      ...(y ? { labels: y, guidanceScale: 1 } : {}),
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       hook: replacement(known, maskT),
-      ...(guidedModel ? { wrapModel: () => guidedModel } : {}),
+      ...(model ? { wrapModel: () => model } : {}),
     });
-    samples = Float32Array.from(out.samples.values() as Float32Array);
-    name = out.sampler;
-    nfe += out.nfe;
+    return { samples: Float32Array.from(out.samples), name: out.sampler, nfe: nfe + out.nfe };
+  };
+
+  return {
+    N,
+    shape,
+    part,
+    steps,
+    seed,
+    type,
+    infer,
+    nullClass,
+    labels,
+    scale,
+    abar,
+    forward,
+    maskT,
+    complete,
+  };
+}
+
+/** What `inferClasses` found: the posterior, the classes picked from it, the network evaluations spent. */
+export interface InferredClasses {
+  posterior: ClassPosterior;
+  classes: Int32Array;
+  nfe: number;
+}
+
+async function inferWith(
+  pipe: DiffusionPipeline,
+  c: ReturnType<typeof prepare>,
+  infer: InferClassOptions,
+): Promise<InferredClasses> {
+  const { N, shape, part, steps, seed } = c;
+  let nfe = 0;
+  const K = pipe.numClasses!;
+  let fill: T.Tensor;
+  if ((infer.fill ?? "completion") === "completion") {
+    const first = await c.complete(new Int32Array(N).fill(c.nullClass!), 1, seed + 1);
+    checkFiniteSamples(first.samples, shape, steps);
+    fill = T.tensor(first.samples, shape);
+    nfe += first.nfe;
+  } else {
+    const D = part.known.length / N;
+    const f = Float32Array.from(part.known);
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      let k = 0;
+      for (let i = n * D; i < (n + 1) * D; i++) {
+        if (!part.mask[i]) continue;
+        s += part.known[i]!;
+        k++;
+      }
+      for (let i = n * D; i < (n + 1) * D; i++) if (!part.mask[i]) f[i] = k > 0 ? s / k : 0;
+    }
+    fill = T.tensor(f, shape);
   }
-  checkFiniteSamples(samples, shape, steps);
-  return new PipelineOutput(T.tensor(samples, shape), labels, pipe.info, name, nfe);
+  const posterior = await classPosterior(
+    async (x, t, y) => {
+      nfe++;
+      return c.forward(pipe.params, x, T.full([x.shape[0]!], t), y);
+    },
+    fill,
+    c.maskT,
+    {
+      numClasses: K,
+      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 5),
+      alphasCumprod: c.abar,
+      predictionType: c.type,
+      noise: gaussianNoise(seed + 2),
+      batch: N,
+      ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
+      ...(infer.temperature !== undefined ? { temperature: infer.temperature } : {}),
+    },
+  );
+  const classes =
+    (infer.pick ?? "argmax") === "argmax"
+      ? posterior.argmax
+      : sampleClasses(posterior.probs, K, uniform(makeKey(seed + 3), N));
+  infer.onPosterior?.(posterior, classes);
+  return { posterior, classes, nfe };
+}
+
+/**
+ * Step 1 of `inferClass` alone (InferClassOptions): the class posterior of each image's known part
+ * and the classes picked from it, without the final completion. `o` as for `inpaint` (its method and
+ * steps make the "completion" fill); `o.inferClass` absent means the defaults.
+ */
+export async function inferClasses(
+  pipe: DiffusionPipeline,
+  images: T.Tensor,
+  mask: T.Tensor,
+  o: InpaintOptions = {},
+): Promise<InferredClasses> {
+  const c = prepare(pipe, images, mask, { ...o, inferClass: o.inferClass || true });
+  return inferWith(pipe, c, c.infer!);
+}
+
+/** Completes the unknown part (mask 0) of `images`; known entries (mask 1) come back unchanged. */
+export async function inpaint(
+  pipe: DiffusionPipeline,
+  images: T.Tensor,
+  mask: T.Tensor,
+  o: InpaintOptions = {},
+): Promise<PipelineOutput> {
+  const c = prepare(pipe, images, mask, o);
+  const { shape, steps, seed, infer, scale, complete } = c;
+  let labels = c.labels;
+  let nfe = 0;
+  let prefix = "";
+  if (infer) {
+    const r = await inferWith(pipe, c, infer);
+    labels = r.classes;
+    nfe += r.nfe;
+    const levels = infer.timesteps ? `t = ${infer.timesteps.join(",")}` : `${infer.levels ?? 5} levels`;
+    prefix = `inferred class (${levels}, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
+  }
+  const out = await complete(labels, labels ? scale : 1, seed);
+  nfe += out.nfe;
+  checkFiniteSamples(out.samples, shape, steps);
+  return new PipelineOutput(T.tensor(out.samples, shape), labels, pipe.info, prefix + out.name, nfe);
 }

@@ -137,6 +137,49 @@ describe("diffuse inpaint", () => {
     expect(err.join("")).toMatch(/--repaint-jump and --repaint-resample go together/);
     expect(existsSync(out)).toBe(false);
   });
+  it("--infer-class: refused for an unconditional model, naming the folder and _diffuse.nullClass", async () => {
+    const out = f("never-infer.safetensors");
+    const argv = ["inpaint", "--model", model, "--out", out, "--input", f("in.safetensors")];
+    expect(await main([...argv, "--mask", f("mask.png"), "--infer-class"])).toBe(1);
+    expect(err.join("")).toContain(
+      `${path.join(model, "model_index.json")}: --infer-class needs a class-conditional model trained with label dropout: this model is unconditional (model_index.json _diffuse.nullClass is null)`,
+    );
+    err.length = 0;
+    expect(await main([...argv, "--mask", f("mask.png"), "--guidance-scale", "2"])).toBe(2);
+    expect(err.join("")).toMatch(/--class-levels and --guidance-scale go with --infer-class/);
+    expect(existsSync(out)).toBe(false);
+  });
+  it("--infer-class on a class-conditional model with a null class: known pixels bit for bit", async () => {
+    const cond = path.join(root, "cond");
+    const denoiser = denoiserFromConfig(
+      {
+        sample_size: H,
+        in_channels: 1,
+        out_channels: 1,
+        block_out_channels: [8],
+        down_block_types: ["DownBlock2D"],
+        up_block_types: ["UpBlock2D"],
+        layers_per_block: 1,
+        norm_num_groups: 4,
+        num_class_embeds: 3,
+      },
+      makeKey(4),
+    );
+    await saveModelFolder(
+      cond,
+      denoiser,
+      denoiser.module.parameters(),
+      { _class_name: "DDPMScheduler", num_train_timesteps: 50, prediction_type: "epsilon" },
+      { dataKind: "image", numClasses: 2, nullClass: 2 } as never,
+    );
+    const out = f("inferred.safetensors");
+    const argv = ["inpaint", "--model", cond, "--input", f("in.safetensors"), "--mask", f("mask.png")];
+    expect(await main([...argv, "--out", out, "--steps", "3", "--infer-class", "--class-levels", "2"])).toBe(
+      0,
+    );
+    const got = tensorToFloat32((await readSafetensorsFile(out)).tensors.get("samples")!);
+    for (let i = 0; i < got.length; i++) if (i % H < 4) expect(Object.is(got[i], images[i])).toBe(true);
+  });
   it("requires its files", async () => {
     expect(await main(["inpaint", "--model", model])).toBe(2);
     expect(err.join("")).toMatch(/--input: required/);

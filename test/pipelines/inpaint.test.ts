@@ -8,7 +8,7 @@ import { reconstructionLoss } from "../../src/diffusion/constraints/reconstructi
 import { denoiserFromConfig } from "../../src/models/denoiser.js";
 import type { Params } from "../../src/nn/module.js";
 import { nodeOrt } from "../../src/onnx/node.js";
-import { compiledReconstructionGradient, inpaint } from "../../src/pipelines/inpaint.js";
+import { compiledReconstructionGradient, inferClasses, inpaint } from "../../src/pipelines/inpaint.js";
 import { DiffusionPipeline } from "../../src/pipelines/pipeline.js";
 import { makeKey } from "../../src/random/index.js";
 import { setDefaultRuntime } from "../../src/tensor/compile.js";
@@ -189,5 +189,70 @@ describe("the reconstruction gradient", () => {
       const fd = (up - down) / (2 * h);
       expect(Math.abs(fd - ge[i]!), `entry ${i}: fd ${fd} vs ${ge[i]}`).toBeLessThan(2e-2 * scale + 1e-3);
     }
+  });
+});
+
+describe("inpaint with inferClass", () => {
+  const denoiser = denoiserFromConfig({ ...UNET, num_class_embeds: 4 }, makeKey(8));
+  const conditional = (info: Record<string, unknown>) =>
+    new DiffusionPipeline({
+      denoiser,
+      params: denoiser.module.parameters(),
+      schedulerConfig: SCHEDULER,
+      info: info as never,
+    });
+  const joint = conditional({ numClasses: 3, nullClass: 3 });
+
+  for (const o of [
+    { sampler: "ddpm" },
+    { sampler: "ddim", reconstructionGuidance: 3 },
+    { repaint: { jump: 2, resample: 2 } },
+  ]) {
+    it(`keeps the known pixels bit for bit and reports the posterior (${JSON.stringify(o)})`, async () => {
+      let seen: { probs: Float64Array; picked: Int32Array } | undefined;
+      const out = await inpaint(joint, images, leftHalf, {
+        ...o,
+        steps: 4,
+        seed: 2,
+        inferClass: { levels: 3, onPosterior: (p, picked) => (seen = { probs: p.probs, picked }) },
+      });
+      expectKnownExact(out.samples.values(), images.values(), (i) => i % 8 < 4);
+      expect(seen!.probs.length).toBe(2 * 3);
+      for (let n = 0; n < 2; n++) {
+        const row = Array.from(seen!.probs.subarray(3 * n, 3 * n + 3));
+        expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      }
+      expect(Array.from(out.labels!)).toEqual(Array.from(seen!.picked));
+      expect(out.sampler).toMatch(/^inferred class/);
+    });
+  }
+  it("inferClasses gives the classes inpaint completes toward", async () => {
+    const o = { steps: 3, seed: 4, inferClass: { levels: 2 } };
+    const r = await inferClasses(joint, images, leftHalf, o);
+    const out = await inpaint(joint, images, leftHalf, o);
+    expect(Array.from(out.labels!)).toEqual(Array.from(r.classes));
+    expect(r.posterior.probs.length).toBe(6);
+    expect(r.nfe).toBe(3 + 2 * 3); // the null-class pass, then 2 levels x 3 classes
+  });
+  it("the mean fill and guidance 1 give a different completion than the default", async () => {
+    const a = await inpaint(joint, images, leftHalf, { steps: 3, inferClass: true });
+    const b = await inpaint(joint, images, leftHalf, {
+      steps: 3,
+      inferClass: { fill: "mean", levels: 2, pick: "sample" },
+      guidanceScale: 1,
+    });
+    expectKnownExact(b.samples.values(), images.values(), (i) => i % 8 < 4);
+    expect(Array.from(a.samples.values())).not.toEqual(Array.from(b.samples.values()));
+  });
+  it("refuses unconditional models, models without a null class, and given labels", async () => {
+    await expect(inpaint(pipeOf(UNET), images, leftHalf, { inferClass: true })).rejects.toThrow(
+      /inferClass: the model is unconditional.*_diffuse\.nullClass/,
+    );
+    await expect(
+      inpaint(conditional({ numClasses: 4 }), images, leftHalf, { inferClass: true }),
+    ).rejects.toThrow(/inferClass: the model has no null class \(model_index.json _diffuse.nullClass/);
+    await expect(inpaint(joint, images, leftHalf, { inferClass: true, labels: [0, 1] })).rejects.toThrow(
+      /either labels or inferClass/,
+    );
   });
 });
