@@ -80,7 +80,7 @@ export {
 export { checkTableModel, type ImputeOptions, imputeEncoded } from "./pipelines/impute.js";
 export { type InpaintOptions, inpaint } from "./pipelines/inpaint.js";
 export { LatentDecoder } from "./pipelines/latent.js";
-export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
+export type { ConsistencyModelInfo, ModelInfo, ReflowModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
   PIPELINE_DEFAULTS,
