@@ -280,9 +280,7 @@ function sampleProgress(sink: ProgressSink): (i: number, total: number) => void 
 }
 
 /** Samples per the settings and writes `s.out`; returns what was written. */
-export async function runSample(
-  s: SampleSettings,
-): Promise<{
+export async function runSample(s: SampleSettings): Promise<{
   out: string;
   shape: number[];
   labels?: Int32Array;

@@ -11,6 +11,7 @@ import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import { loadModelFolder } from "../pipelines/model-folder-node.js";
 import type { ConsistencyModelInfo, ReflowModelInfo } from "../pipelines/model-info.js";
+import { schedulerFamily } from "../pipelines/samplers.js";
 import { ConfigFieldError, type TrainConfig } from "./config.js";
 import { type DistillSettings, resolveDistillSettings } from "./distill-config.js";
 import { ctScales, fewStepObjective } from "./few-step-objectives.js";
@@ -97,7 +98,10 @@ export async function setupFewStep(
   }
   const init = { denoiser: teacher.denoiser, params: teacher.params };
   if (config.objective === "consistency-distill") {
-    if (teacherClass === FLOW_CLASS || teacher.info.consistency) {
+    // A VP teacher: its scheduler class is one of the diffusion family (DDPM, DDIM, DPM-Solver, ...;
+    // no config at all: this project's default), not flow matching or a Karras-VE consistency model.
+    const vp = sc._class_name === undefined || schedulerFamily(teacherClass) === "diffusion";
+    if (!vp || teacher.info.consistency) {
       throw new ConfigFieldError(
         `${file}: field "_class_name" is ${teacherClass}${teacher.info.consistency ? " (a consistency student)" : ""}; consistency distillation needs a VP diffusion teacher (epsilon, v_prediction or sample; DDPMScheduler config)`,
       );

@@ -173,10 +173,18 @@ describe("the teacher's Heun step (--solver heun)", () => {
     for (const n of [0, 5, 10, 19]) {
       const [hi, lo] = [point(n + 1), point(n)];
       const batch = { x0: T.tensor(x0c, [B, D]), noise, hi, lo, teacher: {} };
-      const [aHi, sHi, aLo, sLo] = [coarse.alpha[n + 1]!, coarse.sigma[n + 1]!, coarse.alpha[n]!, coarse.sigma[n]!];
+      const [aHi, sHi, aLo, sLo] = [
+        coarse.alpha[n + 1]!,
+        coarse.sigma[n + 1]!,
+        coarse.alpha[n]!,
+        coarse.sigma[n]!,
+      ];
       const xHi = T.add(T.mul(batch.x0, aHi), T.mul(noise, sHi));
       const [vHi, vLo] = [sHi / aHi, sLo / aLo];
-      const exact = Array.from(xHi.values(), (x) => aLo * (x / aHi) * Math.sqrt((c * c + vLo * vLo) / (c * c + vHi * vHi)));
+      const exact = Array.from(
+        xHi.values(),
+        (x) => aLo * (x / aHi) * Math.sqrt((c * c + vLo * vLo) / (c * c + vHi * vHi)),
+      );
       const err = (solver: "ddim" | "heun") => {
         calls = 0;
         const got = teacherStep(exactEps, { ...CFG, solver }, batch, xHi).values();
