@@ -291,6 +291,12 @@ export class DiffusionPipeline {
   /** DDIM inversion: images [N, ...example shape] in [-1, 1] -> latents x_T (edit.ts). */
   invert(images: T.Tensor, options: InvertOptions = {}): Promise<T.Tensor> {
     this.pixelSpaceOnly("invert");
+    if (this.info.consistency) {
+      // DDIM inversion reads the network as a noise prediction; a student's is the consistency function.
+      throw new Error(
+        `invert: ${this.source ?? "this model"} is a consistency student (model_index.json field "_diffuse.consistency"); DDIM inversion needs a diffusion model`,
+      );
+    }
     return invertImages(this, images, options);
   }
 

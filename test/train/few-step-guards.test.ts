@@ -117,6 +117,7 @@ describe("samplers a folder cannot use are refused", () => {
     await expect(pipe.generate({ sampler: pipe.scheduler("ddim"), numSamples: 2 })).rejects.toThrow(
       /sampler scheduler:DDIMScheduler: .* is a consistency student/,
     );
+    expect(() => pipe.invert(T.zeros([1, 1, 28, 28]))).toThrow(/invert: .*cd is a consistency student/);
   });
 
   it("flow folders refuse diffusion samplers, diffusion folders refuse flow and consistency samplers", async () => {
