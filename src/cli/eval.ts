@@ -19,7 +19,7 @@ import { FEATURE_NET_DATASETS } from "../eval/feature-net-node.js";
 import { evaluateNll, type NllReport } from "../eval/nll.js";
 import { formatReport } from "../eval/report.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
-import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
+import { loadModelFolder, MODEL_INDEX_FILE, SCHEDULER_CONFIG_FILE } from "../pipelines/model-folder-node.js";
 import { SAMPLER_NAMES } from "../pipelines/samplers.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { formatSweep, runSweep, type SweepFlag, scalesOf, sweptFlag, writeSweep } from "./eval-sweep.js";
@@ -256,6 +256,7 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     }
   }
   const dataset = await resolveDataset(values);
+  if (typeof values.nll === "string") await checkNllModel(values.model as string);
   let samplesFile = values.samples as string | undefined;
   let sampling: EvalOutput["sampling"];
   let cleanup = async () => {};
@@ -298,6 +299,29 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     return out;
   } finally {
     await cleanup();
+  }
+}
+
+/**
+ * --nll needs a VP diffusion model (the bound and the probability-flow ODE read the network as a
+ * noise/v/x0 prediction of the VP schedule): a consistency student or a flow model is refused
+ * before any sampling, naming the folder's field.
+ */
+async function checkNllModel(dir: string): Promise<void> {
+  const read = async (file: string) =>
+    existsSync(file) ? ((await readJsonFile(file, "model folder file")) as Record<string, unknown>) : {};
+  const index = await read(path.join(dir, MODEL_INDEX_FILE));
+  const diffuse = (index._diffuse ?? {}) as Record<string, unknown>;
+  if (diffuse.consistency !== undefined) {
+    throw new UsageError(
+      `--nll: ${dir} is a consistency student (${MODEL_INDEX_FILE} field "_diffuse.consistency"); the NLL needs a VP diffusion model`,
+    );
+  }
+  const scheduler = await read(path.join(dir, "scheduler", SCHEDULER_CONFIG_FILE));
+  if (scheduler._class_name === "FlowMatchEulerDiscreteScheduler") {
+    throw new UsageError(
+      `--nll: ${dir} is a flow-matching model (scheduler/${SCHEDULER_CONFIG_FILE} field "_class_name" is FlowMatchEulerDiscreteScheduler); the NLL needs a VP diffusion model`,
+    );
   }
 }
 

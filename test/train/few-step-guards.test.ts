@@ -197,6 +197,18 @@ describe("one-step students sample with their own sampler and steps", () => {
       expect(r.report.counts.samples).toBe(8);
       expect(Number.isFinite(r.report.fid.fid)).toBe(true);
     }
+    // The NLL bounds read the network as a VP prediction: refused on students before sampling.
+    for (const [model, msg] of [
+      ["cd", /--nll: .*cd is a consistency student .*"_diffuse.consistency"/],
+      [
+        "reflow",
+        /--nll: .*reflow is a flow-matching model .*"_class_name" is FlowMatchEulerDiscreteScheduler/,
+      ],
+    ] as const) {
+      io.err.length = 0;
+      expect(await main(["eval", "--model", dir(model), "--nll", "vlb", ...EVAL_FAST])).not.toBe(0);
+      expect(io.err.join("")).toMatch(msg);
+    }
     io.err.length = 0;
     expect(await main(["eval", "--model", dir("cd"), "--sampler", "ddpm", ...EVAL_FAST])).not.toBe(0);
     expect(io.err.join("")).toContain(`sampler ddpm: ${dir("cd")} is a consistency student`);
