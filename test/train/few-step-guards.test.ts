@@ -98,7 +98,7 @@ beforeAll(async () => {
     dir("reflow2"),
   ]);
   reflowLoads = vi.mocked(loadDataset).mock.calls.length;
-}, 300_000);
+}, 900_000);
 
 describe("samplers a folder cannot use are refused", () => {
   it("a consistency student takes only the consistency sampler, naming the folder and _diffuse.consistency", async () => {
