@@ -9,12 +9,13 @@
  * classifier accuracy, samples) to docs/quality-configs.json and rewrites the table between the
  * markers in README.md from all rows (`--rows FILE` / `--readme FILE` elsewhere).
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_RUN } from "../src/cli/train.js";
 import { readSafetensorsFile, writeSafetensorsFile } from "../src/io/files.js";
 import type { StTensor } from "../src/io/safetensors.js";
 import type { TrainConfig } from "../src/train/config.js";
+import { readJsonRows, writeRowsAndTable } from "./table-rows.js";
 
 export interface QualityConfig {
   description: string;
@@ -129,10 +130,7 @@ export interface ConfigRow {
 }
 
 export function readRows(file: string): ConfigRow[] {
-  if (!existsSync(file)) return [];
-  const rows = JSON.parse(readFileSync(file, "utf8")) as unknown;
-  if (!Array.isArray(rows)) throw new Error(`${file}: expected a JSON array of rows`);
-  return rows as ConfigRow[];
+  return readJsonRows<ConfigRow>(file);
 }
 
 export const TABLE_BEGIN = "<!-- quality-configs:begin -->";
@@ -152,16 +150,12 @@ export function formatConfigTable(rows: readonly ConfigRow[]): string {
 
 /** Appends rows to the JSON file and rewrites the README table between the markers (if present). */
 export function recordRows(rows: readonly ConfigRow[], rowsFile: string, readme: string): void {
-  const all = [...readRows(rowsFile), ...rows];
-  writeFileSync(rowsFile, `${JSON.stringify(all, null, 2)}\n`);
-  if (!existsSync(readme)) return;
-  const text = readFileSync(readme, "utf8");
-  const a = text.indexOf(TABLE_BEGIN);
-  const b = text.indexOf(TABLE_END);
-  if (a < 0 || b < a) return;
-  writeFileSync(
+  writeRowsAndTable(
+    [...readRows(rowsFile), ...rows],
+    rowsFile,
     readme,
-    `${text.slice(0, a + TABLE_BEGIN.length)}\n${formatConfigTable(all)}\n${text.slice(b)}`,
+    { begin: TABLE_BEGIN, end: TABLE_END },
+    formatConfigTable,
   );
 }
 

@@ -21,7 +21,7 @@
  * as `diffuse sample` draws them (pipelines/generate-batches.ts: x_T from --seed, labels 0..9 cyclic). The reference features (--ref-count random MNIST test images, seeded) are extracted
  * once; FID, KID, precision/recall (and density/coverage, the IS analogue and class accuracy in the
  * JSON) come from `sampleQuality` of src/eval, as `diffuse eval` computes them. The seconds are
- * those of sampling alone: each batch shape's forward is compiled (one DDIM step) before the clock starts.
+ * those of sampling alone: each batch shape's forward is compiled (one step of the folder's sampler) before the clock starts.
  *
  * NFE counts the network calls of the sampling loop: `sample()` (src/diffusion/sample.ts) makes one
  * per entry of the scheduler's timesteps and reports each through `onStep`, so a Heun-type sampler
@@ -202,7 +202,7 @@ async function trainModel(o: QualityOptions, dataset: string, log: (s: string) =
 /** Batch shapes whose compiled forward has run, per denoiser (sampling.ts caches one per denoiser). */
 const warmedUp = new WeakMap<object, Set<string>>();
 
-/** Compiles the forward for `count` samples outside the timed loop (one DDIM step). */
+/** Compiles the forward for `count` samples outside the timed loop (one step of the folder's sampler). */
 async function warmUp(model: DiffusionPipeline, count: number, o: Required<QualityOptions>): Promise<void> {
   const done = warmedUp.get(model.denoiser) ?? new Set<string>();
   warmedUp.set(model.denoiser, done);
@@ -214,7 +214,8 @@ async function warmUp(model: DiffusionPipeline, count: number, o: Required<Quali
     numSamples: count,
     ...(labels ? { labels, guidanceScale: o.guidanceScale } : {}),
     threads: o.threads,
-    sampler: "ddim",
+    // The folder's own sampler (DDIM would be refused on a flow model or a consistency student).
+    sampler: model.defaultSampler,
     steps: 1,
   });
 }
@@ -391,7 +392,7 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
 }
 
 /** Steps and seconds of a finished run from its log (the last training record). */
-async function runOfFolder(
+export async function runOfFolder(
   dir: string,
 ): Promise<{ steps: number; seconds: number; secondsPerStep: number | null }> {
   const log = (await readLog(dir)).filter((r) => r.loss !== undefined && r.time !== undefined);

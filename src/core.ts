@@ -100,7 +100,7 @@ export {
   samplePairs,
 } from "./pipelines/joint-sample.js";
 export { LatentDecoder } from "./pipelines/latent.js";
-export type { ConsistencyModelInfo, ModelInfo } from "./pipelines/model-info.js";
+export type { ConsistencyModelInfo, ModelInfo, ReflowModelInfo } from "./pipelines/model-info.js";
 export {
   DiffusionPipeline,
   PIPELINE_DEFAULTS,

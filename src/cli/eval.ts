@@ -19,8 +19,8 @@ import { FEATURE_NET_DATASETS } from "../eval/feature-net-node.js";
 import { evaluateNll, type NllReport } from "../eval/nll.js";
 import { formatReport } from "../eval/report.js";
 import { readJsonFile, writeFileAtomic } from "../io/files.js";
-import { loadModelFolder, MODEL_INDEX_FILE } from "../pipelines/model-folder-node.js";
-import { SCHEDULER_SAMPLER_NAMES } from "../pipelines/samplers.js";
+import { loadModelFolder, MODEL_INDEX_FILE, SCHEDULER_CONFIG_FILE } from "../pipelines/model-folder-node.js";
+import { SAMPLER_NAMES } from "../pipelines/samplers.js";
 import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { formatSweep, runSweep, type SweepFlag, scalesOf, sweptFlag, writeSweep } from "./eval-sweep.js";
 import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
@@ -48,10 +48,15 @@ export const EVAL_COMMAND: Command = {
       name: "sampler",
       kind: "string",
       value: "NAME",
-      help: "--model: sampler (default dpmsolver++)",
-      choices: SCHEDULER_SAMPLER_NAMES,
+      help: "--model: sampler (default: the folder's, as diffuse sample: dpmsolver++, flow_match_euler for flow models, consistency for consistency students)",
+      choices: SAMPLER_NAMES,
     },
-    { name: "steps", kind: "posint", value: "N", help: "--model: sampling steps (default 20)" },
+    {
+      name: "steps",
+      kind: "posint",
+      value: "N",
+      help: "--model: sampling steps (default: the folder's, as diffuse sample: 20, 1 for one-step students)",
+    },
     { name: "num-samples", kind: "posint", value: "N", help: "--model: number of samples (default 1000)" },
     {
       name: "batch-size",
@@ -164,10 +169,18 @@ async function resolveDataset(values: Record<string, FlagValue>): Promise<string
   return fromModel;
 }
 
-/** Samples the model into a safetensors file (kept at --save-samples, else a temporary one). */
-async function sampleModel(
-  values: Record<string, FlagValue>,
-): Promise<{ file: string; cleanup: () => Promise<void> }> {
+/**
+ * Samples the model into a safetensors file (kept at --save-samples, else a temporary one) through
+ * `runSample`, so the folder's sampler and steps apply unless --sampler / --steps are given (a
+ * consistency student: its consistency sampler, 1 step; a flow model: flow Euler); returns what ran.
+ */
+async function sampleModel(values: Record<string, FlagValue>): Promise<{
+  file: string;
+  cleanup: () => Promise<void>;
+  sampler: string;
+  steps: number;
+  nfe: number;
+}> {
   const keep = values.saveSamples as string | undefined;
   if (keep !== undefined && path.extname(keep).toLowerCase() !== ".safetensors") {
     throw new UsageError(`--save-samples: ${JSON.stringify(keep)} must end in .safetensors`);
@@ -176,10 +189,11 @@ async function sampleModel(
   const file = keep ?? path.join(tmp!, "samples.safetensors");
   const cleanup = async () => (tmp ? rm(tmp, { recursive: true, force: true }) : undefined);
   try {
-    await runSample({
+    const r = await runSample({
       model: values.model as string,
       sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
-      steps: (values.steps as number | undefined) ?? 20,
+      samplerNamed: values.sampler !== undefined,
+      ...(values.steps !== undefined ? { steps: values.steps as number } : {}),
       numSamples: (values.numSamples as number | undefined) ?? 1000,
       seed: (values.seed as number | undefined) ?? 0,
       guidanceScale: scalesOf(values, "guidanceScale")?.[0],
@@ -193,17 +207,25 @@ async function sampleModel(
       maxMemory: memoryLimitFrom(values),
       progress: process.stderr,
     });
+    return { file, cleanup, sampler: r.sampler, steps: r.steps, nfe: r.nfe };
   } catch (e) {
     await cleanup(); // an unloadable model (or a failed sampling) leaves no empty temporary folder
     throw e;
   }
-  return { file, cleanup };
 }
 
 export interface EvalOutput extends EvaluateResult {
   samples: string;
   nll?: Omit<NllReport, "perExample" | "vlb"> & { count: number; seconds: number };
-  sampling?: { model: string; sampler: string; steps: number; numSamples: number; seconds: number };
+  /** --model: what sampled (the sampler and steps that ran, their network evaluations per sample). */
+  sampling?: {
+    model: string;
+    sampler: string;
+    steps: number;
+    nfe: number;
+    numSamples: number;
+    seconds: number;
+  };
 }
 
 /** Runs `diffuse eval` on parsed flag values; returns the report (also written to --json). */
@@ -234,6 +256,7 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     }
   }
   const dataset = await resolveDataset(values);
+  if (typeof values.nll === "string") await checkNllModel(values.model as string);
   let samplesFile = values.samples as string | undefined;
   let sampling: EvalOutput["sampling"];
   let cleanup = async () => {};
@@ -244,8 +267,9 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     cleanup = s.cleanup;
     sampling = {
       model: values.model as string,
-      sampler: (values.sampler as string | undefined) ?? "dpmsolver++",
-      steps: (values.steps as number | undefined) ?? 20,
+      sampler: s.sampler,
+      steps: s.steps,
+      nfe: s.nfe,
       numSamples: (values.numSamples as number | undefined) ?? 1000,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -275,6 +299,29 @@ export async function runEval(values: Record<string, FlagValue>): Promise<EvalOu
     return out;
   } finally {
     await cleanup();
+  }
+}
+
+/**
+ * --nll needs a VP diffusion model (the bound and the probability-flow ODE read the network as a
+ * noise/v/x0 prediction of the VP schedule): a consistency student or a flow model is refused
+ * before any sampling, naming the folder's field.
+ */
+async function checkNllModel(dir: string): Promise<void> {
+  const read = async (file: string) =>
+    existsSync(file) ? ((await readJsonFile(file, "model folder file")) as Record<string, unknown>) : {};
+  const index = await read(path.join(dir, MODEL_INDEX_FILE));
+  const diffuse = (index._diffuse ?? {}) as Record<string, unknown>;
+  if (diffuse.consistency !== undefined) {
+    throw new UsageError(
+      `--nll: ${dir} is a consistency student (${MODEL_INDEX_FILE} field "_diffuse.consistency"); the NLL needs a VP diffusion model`,
+    );
+  }
+  const scheduler = await read(path.join(dir, "scheduler", SCHEDULER_CONFIG_FILE));
+  if (scheduler._class_name === "FlowMatchEulerDiscreteScheduler") {
+    throw new UsageError(
+      `--nll: ${dir} is a flow-matching model (scheduler/${SCHEDULER_CONFIG_FILE} field "_class_name" is FlowMatchEulerDiscreteScheduler); the NLL needs a VP diffusion model`,
+    );
   }
 }
 

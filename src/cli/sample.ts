@@ -75,7 +75,7 @@ export const SAMPLE_COMMAND: Command = {
       name: "steps",
       kind: "posint",
       value: "N",
-      help: "sampling steps (default 20; pf_ode is adaptive and ignores it)",
+      help: "sampling steps (default 20; 1 for consistency and stage-2 reflow students; pf_ode is adaptive and ignores it)",
     },
     {
       name: "num-samples",
@@ -170,7 +170,8 @@ export interface SampleSettings {
   sampler: string | SamplerSpec;
   /** False when --sampler was not given: the model folder's default sampler is used (flow: flow_match_euler). */
   samplerNamed?: boolean;
-  steps: number;
+  /** Sampling steps; absent: the folder's default (pipeline.defaultSteps: 1 for one-step students, else 20). */
+  steps?: number;
   numSamples?: number;
   seed: number;
   guidanceScale?: number;
@@ -227,7 +228,7 @@ function settings(values: Record<string, FlagValue>): SampleSettings {
     model: values.model,
     sampler: samplerSpec(values),
     samplerNamed: values.sampler !== undefined,
-    steps: (values.steps as number | undefined) ?? 20,
+    ...(values.steps !== undefined ? { steps: values.steps as number } : {}),
     numSamples: values.numSamples as number | undefined,
     seed: (values.seed as number | undefined) ?? 0,
     guidanceScale: values.guidanceScale as number | undefined,
@@ -279,9 +280,14 @@ function sampleProgress(sink: ProgressSink): (i: number, total: number) => void 
 }
 
 /** Samples per the settings and writes `s.out`; returns what was written. */
-export async function runSample(
-  s: SampleSettings,
-): Promise<{ out: string; shape: number[]; labels?: Int32Array; sampler: string; nfe: number }> {
+export async function runSample(s: SampleSettings): Promise<{
+  out: string;
+  shape: number[];
+  labels?: Int32Array;
+  sampler: string;
+  steps: number;
+  nfe: number;
+}> {
   const limitBytes = s.maxMemory ?? defaultMemoryLimit();
   // The output folder first: a bad --out fails before any sampling work.
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
@@ -311,6 +317,7 @@ export async function runSample(
     source: `sampling ${n} samples from ${s.model} in batches of ${batchSize}`,
     hint: `${MEMORY_HINT}, or a smaller --batch-size`,
   });
+  const steps = s.steps ?? pipeline.defaultSteps;
   const common = {
     ...s.guidance,
     ...(s.guidanceScale !== undefined ? { guidanceScale: s.guidanceScale } : {}),
@@ -336,7 +343,7 @@ export async function runSample(
         seed: s.seed,
         ...(labels ? { labels } : {}),
         sampler: s.samplerNamed === false ? withDefaultName(s.sampler, pipeline.defaultSampler) : s.sampler,
-        steps: s.steps,
+        steps,
         numSamples: n,
         batchSize,
       });
@@ -351,7 +358,7 @@ export async function runSample(
           batches,
           s.nrow ?? (s.classLabels ? Math.min(s.classLabels.length, n) : 8),
         );
-  return { out: s.out, shape, ...(labels ? { labels } : {}), ...written };
+  return { out: s.out, shape, ...(labels ? { labels } : {}), ...written, steps: start?.steps ?? steps };
 }
 
 type Batches = AsyncGenerator<{ start: number; count: number; output: PipelineOutput }>;
@@ -419,7 +426,7 @@ export async function sampleMain(argv: string[]): Promise<number> {
   }
   const r = await runSample({ ...settings(values), progress: process.stderr });
   process.stdout.write(
-    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}), sampler: r.sampler, nfe: r.nfe })}\n`,
+    `${JSON.stringify({ out: r.out, shape: r.shape, ...(r.labels ? { labels: [...r.labels] } : {}), sampler: r.sampler, steps: r.steps, nfe: r.nfe })}\n`,
   );
   return 0;
 }

@@ -32,7 +32,7 @@ import { samplePredictorCorrector, sampleReverseSde } from "../diffusion/sampler
 import { vpSdeFromAlphasCumprod } from "../diffusion/samplers/vp-sde.js";
 import type { Scheduler } from "../diffusion/scheduler.js";
 import { alphasCumprod, betasFor } from "../diffusion/schedules.js";
-import { inFile } from "../io/input-error.js";
+import { InputError, inFile } from "../io/input-error.js";
 import type { Denoiser } from "../models/denoiser.js";
 import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
@@ -100,13 +100,18 @@ export interface GenerateOptions {
   wrapModel?: (model: ModelFn) => ModelFn;
   /** Classifier guidance toward `labels` (classifier-gradient.ts); combines with guidanceScale. */
   classifier?: ClassifierGuidance;
-  /** A consistency student's grid (model_index.json): sampler "consistency" then runs on it. */
+  /**
+   * A consistency student's grid (model_index.json): sampler "consistency" (the default when `sampler`
+   * is absent) runs on it; every other sampler is refused (studentSamplerError).
+   */
   consistency?: ConsistencyModelInfo;
   /**
    * `params` never change (a loaded model, not a training run): compile them into the graph as
    * constants, which is faster on CPU (compiledForward); each new params object compiles anew.
    */
   frozenWeights?: boolean;
+  /** The model folder (named in the errors of a sampler the model cannot use). */
+  modelSource?: string;
 }
 
 export interface GenerateResult {
@@ -298,7 +303,10 @@ async function runContinuous(
 /** Runs the sampling loop; returns the final samples, [N, ...example shape], and the NFE. */
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const labels = checkLabels(o);
-  if (o.consistency && isConsistencySampler(o.sampler)) {
+  if (o.consistency) {
+    if (o.scheduler || (o.sampler !== undefined && !isConsistencySampler(o.sampler))) {
+      throw studentSamplerError(o.scheduler ? `scheduler:${o.scheduler.className}` : o.sampler!, o);
+    }
     return generateConsistency(
       { ...o, consistency: o.consistency },
       labels,
@@ -379,6 +387,26 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const samples = Float32Array.from(x.values() as Float32Array);
   checkFiniteSamples(samples, shape, o.steps);
   return { samples, shape, sampler: r.name, nfe };
+}
+
+/**
+ * The refusal of a sampler other than "consistency" on a consistency student: its network is trained
+ * as the consistency function f(x_t, t) -> x0 on its grid (Song et al. 2023), so a diffusion sampler
+ * (DDPM, DPM-Solver++, ...) would read that output as a noise/v/x0 prediction at every timestep and
+ * return wrong samples without any error.
+ */
+function studentSamplerError(sampler: string | SamplerSpec, o: GenerateOptions): InputError {
+  const info = o.consistency!;
+  const raw = typeof sampler === "string" ? sampler : sampler.name;
+  let name = raw;
+  try {
+    name = canonicalSamplerName(raw);
+  } catch {}
+  const where = o.modelSource ? `${o.modelSource} is` : "this model is";
+  return new InputError(
+    `sampler ${name}: ${where} a consistency student (model_index.json field "_diffuse.consistency" = ${JSON.stringify(info)}): its network is the consistency function f(x_t, t) -> x0 on a ${info.numScales}-point grid, not a denoiser for diffusion samplers; valid samplers: consistency (1 to ${info.numScales - 1} steps)`,
+    { field: "sampler" },
+  );
 }
 
 /** Whether `sampler` names "consistency" (in any spelling). */

@@ -21,6 +21,17 @@ export interface ModelInfo {
   validLoss?: number;
   /** A consistency model on a VP grid (train/few-step-objectives.ts): sampled by consistency-vp.ts. */
   consistency?: ConsistencyModelInfo;
+  /** A reflow student (`diffuse distill --method reflow`): a flow model, sampled by flow Euler. */
+  reflow?: ReflowModelInfo;
+}
+
+/** How a reflow student was trained (Liu et al. 2022): its stage and the couplings it learned. */
+export interface ReflowModelInfo {
+  /** 1: retrained on the teacher's couplings; 2: distilled to one step (t = 1 only). */
+  stage: number;
+  /** Couplings drawn from the teacher, and the teacher's Euler steps per coupling. */
+  pairs: number;
+  pairSteps: number;
 }
 
 /**

@@ -26,6 +26,7 @@ export async function loadPipeline(dir: string, limits: LoadLimits = {}): Promis
     params: model.params,
     schedulerConfig: model.schedulerConfig,
     info: model.info,
+    source: dir,
     ...(model.schedulerPath ? { schedulerSource: model.schedulerPath } : {}),
   });
 }

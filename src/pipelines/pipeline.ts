@@ -66,6 +66,8 @@ export interface PipelineParts {
   schedulerSource?: string;
   /** Latent diffusion: the autoencoder that decodes the denoiser's samples (latent.ts). */
   decoder?: LatentDecoder;
+  /** The model folder (loadPipeline: its path), named in the errors of a sampler it cannot use. */
+  source?: string;
 }
 
 /** The contents of a model folder, already read (e.g. fetched in a browser). */
@@ -155,9 +157,12 @@ export class DiffusionPipeline {
   readonly info: ModelInfo;
   readonly schedulerSource: string | undefined;
   readonly decoder: LatentDecoder | undefined;
+  /** The model folder, where known (loadPipeline). */
+  readonly source: string | undefined;
 
   constructor(parts: PipelineParts) {
     this.schedulerSource = parts.schedulerSource;
+    this.source = parts.source;
     this.decoder = parts.decoder;
     this.denoiser = parts.denoiser;
     this.params = parts.params;
@@ -215,6 +220,15 @@ export class DiffusionPipeline {
       : PIPELINE_DEFAULTS.sampler;
   }
 
+  /**
+   * The sampling steps used when none are given: one for a consistency student and for a reflow
+   * student of stage 2 (both are trained for one-step sampling), else `PIPELINE_DEFAULTS.steps`.
+   */
+  get defaultSteps(): number {
+    if (this.info.consistency || this.info.reflow?.stage === 2) return 1;
+    return PIPELINE_DEFAULTS.steps;
+  }
+
   /** Samples drawn when none are asked for (unconditional): a grid of images, a cloud of points. */
   get defaultNumSamples(): number {
     return this.isImage ? PIPELINE_DEFAULTS.numSamples : PIPELINE_DEFAULTS.numPoints;
@@ -250,7 +264,7 @@ export class DiffusionPipeline {
       sampler: name,
       nfe,
     } = await generate({
-      steps: PIPELINE_DEFAULTS.steps,
+      steps: this.defaultSteps,
       seed: 0,
       ...rest,
       denoiser: this.denoiser,
@@ -260,6 +274,7 @@ export class DiffusionPipeline {
       numSamples: labels?.length ?? options.numSamples ?? this.defaultNumSamples,
       ...(labels ? { labels, guidanceScale, nullClass } : {}),
       ...(this.info.consistency ? { consistency: this.info.consistency } : {}),
+      ...(this.source !== undefined ? { modelSource: this.source } : {}),
     });
     // Latent diffusion: samples are scaled latents; the autoencoder turns them into images.
     const images = this.decoder
@@ -277,6 +292,12 @@ export class DiffusionPipeline {
   /** DDIM inversion: images [N, ...example shape] in [-1, 1] -> latents x_T (edit.ts). */
   invert(images: T.Tensor, options: InvertOptions = {}): Promise<T.Tensor> {
     this.pixelSpaceOnly("invert");
+    if (this.info.consistency) {
+      // DDIM inversion reads the network as a noise prediction; a student's is the consistency function.
+      throw new Error(
+        `invert: ${this.source ?? "this model"} is a consistency student (model_index.json field "_diffuse.consistency"); DDIM inversion needs a diffusion model`,
+      );
+    }
     return invertImages(this, images, options);
   }
 

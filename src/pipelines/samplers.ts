@@ -212,6 +212,10 @@ function classOf(e: Entry): string | null {
 }
 
 /** What a scheduler class samples: VP diffusion (noise/v/x0 prediction), flow matching, consistency. */
+export function schedulerFamily(className: string): "diffusion" | "flow matching" | "consistency" | null {
+  return family(className);
+}
+
 function family(className: string): "diffusion" | "flow matching" | "consistency" | null {
   if (KARRAS_COMPATIBLE.includes(className) || className === "DDIMInverseScheduler") return "diffusion";
   if (className === "FlowMatchEulerDiscreteScheduler") return "flow matching";

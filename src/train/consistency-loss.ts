@@ -125,9 +125,10 @@ export function consistencyDistillationLoss<P>(
 /**
  * The teacher's ODE step from x_hi to t_lo. DDIM (eq. 12, eta = 0): x_lo = alpha_lo x0hat + sigma_lo
  * epshat. In y = x / alpha (VE, y = x0 + s eps) DDIM is Euler on dy/ds = epshat(y, s); Heun averages
- * that slope with the one at the Euler point (Karras et al. 2022, Algorithm 1, lines 5-7).
+ * that slope with the one at the Euler point (Karras et al. 2022, Algorithm 1, lines 5-7). Exported
+ * for its tests (the loss calls it).
  */
-function teacherStep<P>(
+export function teacherStep<P>(
   model: DenoiserFn<P>,
   cfg: ConsistencyConfig,
   b: ConsistencyBatch<P>,

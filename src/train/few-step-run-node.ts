@@ -6,10 +6,12 @@
  * saved model folder records for its sampler (`_diffuse.consistency`). Every refusal happens before
  * anything is written, naming the field and both values.
  */
+import type { Dataset } from "../data/types.js";
 import type { Denoiser } from "../models/denoiser.js";
 import type { Params } from "../nn/module.js";
 import { loadModelFolder } from "../pipelines/model-folder-node.js";
-import type { ConsistencyModelInfo } from "../pipelines/model-info.js";
+import type { ConsistencyModelInfo, ReflowModelInfo } from "../pipelines/model-info.js";
+import { schedulerFamily } from "../pipelines/samplers.js";
 import { ConfigFieldError, type TrainConfig } from "./config.js";
 import { type DistillSettings, resolveDistillSettings } from "./distill-config.js";
 import { ctScales, fewStepObjective } from "./few-step-objectives.js";
@@ -21,6 +23,11 @@ import type { CustomObjective } from "./trainer.js";
 import { vpSchedulerConfig } from "./trainer.js";
 
 export interface FewStepSetup {
+  /**
+   * Reflow: the run's training data are the couplings' samples (the custom draw pairs them with their
+   * noise); `data` with its examples replaced by them. Other objectives: `data` unchanged.
+   */
+  trainData(data: Dataset): Dataset;
   settings: DistillSettings;
   /** The student's start (the teacher's architecture and weights), or null: the preset's init. */
   init: { denoiser: Denoiser; params: Params } | null;
@@ -28,6 +35,8 @@ export interface FewStepSetup {
   objective(denoiser: Denoiser): CustomObjective;
   /** `_diffuse.consistency` of the saved folder (consistency objectives). */
   consistencyInfo(): ConsistencyModelInfo | undefined;
+  /** `_diffuse.reflow` of the saved folder (reflow). */
+  reflowInfo(): ReflowModelInfo | undefined;
 }
 
 export function isFewStep(config: Pick<TrainConfig, "objective">): boolean {
@@ -66,6 +75,8 @@ export async function setupFewStep(
         maxTimestep: settings.maxTimestep,
         sigmaData: 0.5,
       }),
+      reflowInfo: () => undefined,
+      trainData: (data) => data,
     };
   }
   if (!settings.teacher) {
@@ -87,7 +98,10 @@ export async function setupFewStep(
   }
   const init = { denoiser: teacher.denoiser, params: teacher.params };
   if (config.objective === "consistency-distill") {
-    if (teacherClass === FLOW_CLASS || teacher.info.consistency) {
+    // A VP teacher: its scheduler class is one of the diffusion family (DDPM, DDIM, DPM-Solver, ...;
+    // no config at all: this project's default), not flow matching or a Karras-VE consistency model.
+    const vp = sc._class_name === undefined || schedulerFamily(teacherClass) === "diffusion";
+    if (!vp || teacher.info.consistency) {
       throw new ConfigFieldError(
         `${file}: field "_class_name" is ${teacherClass}${teacher.info.consistency ? " (a consistency student)" : ""}; consistency distillation needs a VP diffusion teacher (epsilon, v_prediction or sample; DDPMScheduler config)`,
       );
@@ -113,6 +127,8 @@ export async function setupFewStep(
         maxTimestep: settings.maxTimestep,
         sigmaData: 0.5,
       }),
+      reflowInfo: () => undefined,
+      trainData: (data) => data,
     };
   }
   // reflow
@@ -157,6 +173,8 @@ export async function setupFewStep(
     init,
     objective: (denoiser) => fewStepObjective({ config, settings, denoiser, schedulerConfig, pairs }),
     consistencyInfo: () => undefined,
+    reflowInfo: () => ({ stage: settings.stage, pairs: settings.pairs, pairSteps: settings.pairSteps }),
+    trainData: (data) => withExamples(data, pairs.samples, pairs.labels),
   };
 }
 
@@ -177,4 +195,61 @@ function checkStudentModel(config: TrainConfig, teacher: Record<string, unknown>
       );
     }
   }
+}
+
+/**
+ * The data of a reflow run without reading the data set: reflow trains on the teacher's couplings
+ * (Liu et al. 2022, Algorithm 1), never on the data, so loading MNIST (60,000 images) would only cost
+ * time and memory. What the run needs of the data (the example shape, the classes, the normalisation
+ * of vector data: what the student's folder records) comes from the teacher folder; the examples stay
+ * empty until `FewStepSetup.trainData` puts the couplings in. No validation set: a held-out loss on
+ * the data would not measure the objective (the draw picks couplings, not data).
+ */
+export async function reflowRunData(
+  config: Pick<TrainConfig, "distill" | "dataset">,
+): Promise<{ train: Dataset; valid: null; numClasses?: number }> {
+  const dir = (config.distill as { teacher?: unknown } | undefined)?.teacher;
+  if (typeof dir !== "string" || dir.length === 0) {
+    throw new ConfigFieldError(
+      'config: field "distill.teacher" is missing; objective "reflow" needs a teacher model folder (diffuse distill --teacher DIR)',
+    );
+  }
+  const teacher = await loadModelFolder(dir);
+  const info = teacher.info;
+  const shape = teacher.denoiser.exampleShape;
+  const numClasses = teacher.denoiser.numClassEmbeds === null ? undefined : info.numClasses;
+  const labelled = {
+    name: config.dataset,
+    ...(numClasses !== undefined ? { numClasses, labels: new Int32Array(0) } : {}),
+    ...(info.classNames ? { classNames: info.classNames } : {}),
+  };
+  const train: Dataset =
+    shape.length === 3
+      ? {
+          ...labelled,
+          kind: "image",
+          images: new Float32Array(0),
+          shape: [shape[0]!, shape[1]!, shape[2]!],
+        }
+      : {
+          ...labelled,
+          kind: info.dataKind === "table" ? "table" : "points",
+          data: new Float32Array(0),
+          dim: shape[0]!,
+          normalization: info.normalization ?? {
+            mean: new Array<number>(shape[0]!).fill(0),
+            std: new Array<number>(shape[0]!).fill(1),
+          },
+          ...(info.table ? { table: info.table } : {}),
+        };
+  return { train, valid: null, ...(numClasses !== undefined ? { numClasses } : {}) };
+}
+
+/** `data` holding `examples` (row-major, its example shape) and their labels instead of its own. */
+function withExamples(data: Dataset, examples: Float32Array, labels?: Int32Array): Dataset {
+  const { labels: _old, ...rest } = data;
+  const labelled = labels ? { labels } : {};
+  return rest.kind === "image"
+    ? { ...rest, ...labelled, images: examples }
+    : { ...rest, ...labelled, data: examples };
 }

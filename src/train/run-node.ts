@@ -49,7 +49,7 @@ import {
 } from "./checkpoint-node.js";
 import { ConfigFieldError, checkTrainConfigFields, resolveTrainConfig, type TrainConfig } from "./config.js";
 import { holdOut } from "./data-split.js";
-import { isFewStep, setupFewStep } from "./few-step-run-node.js";
+import { isFewStep, reflowRunData, setupFewStep } from "./few-step-run-node.js";
 import { runJointTraining } from "./joint-run-node.js";
 import { addAutoencoderToFolder, checkUnetFitsVae, loadLatentRunData } from "./latent-data-node.js";
 import { checkChannelWeights } from "./losses.js";
@@ -211,7 +211,9 @@ export async function runTraining(
   const latent = requested.vae
     ? await loadLatentRunData(dataConfig, out, new Progress(options.progress ?? process.stderr, 1))
     : null;
-  const data: RunData = latent ?? loadRunData(dataConfig);
+  // Reflow learns from the teacher's couplings, not from the data set: nothing of it is read.
+  const data: RunData =
+    latent ?? (dataConfig.objective === "reflow" ? await reflowRunData(dataConfig) : loadRunData(dataConfig));
   const shape = dataShape(data.train);
   const { config, preset } = resolveTrainConfig(requested, (cond) =>
     latent && shape.kind === "image"
@@ -226,6 +228,7 @@ export async function runTraining(
         ...(options.signal ? { signal: options.signal } : {}),
       })
     : null;
+  if (few) data.train = few.trainData(data.train);
   if (!isConsistencyObjective(config)) checkSampler(config, data.train.kind === "image");
   if (config.channelWeights?.length) {
     if (shape.kind !== "image")
@@ -277,7 +280,12 @@ export async function runTraining(
   const baseElapsed = meta?.elapsed ?? 0;
   const elapsed = () => baseElapsed + performance.now() / 1000 - started;
   const consistency = few?.consistencyInfo();
-  const info: ModelInfo = { ...modelInfo(config, data, nullClass), ...(consistency ? { consistency } : {}) };
+  const reflow = few?.reflowInfo();
+  const info: ModelInfo = {
+    ...modelInfo(config, data, nullClass),
+    ...(consistency ? { consistency } : {}),
+    ...(reflow ? { reflow } : {}),
+  };
   const grids: GridRun = {
     config,
     trainer,
