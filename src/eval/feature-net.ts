@@ -159,8 +159,8 @@ export class FeatureNet extends Module {
   }
 
   /**
-   * The activation after each conv stage, SiLU(GroupNorm(conv_s(h))), of images `x` [N, C, H, W] in
-   * [-1, 1]: one `[N, channels[s], side_s, side_s]` tensor per stage, the perceptual loss's phi_s.
+   * The activation after each conv stage, SiLU(GroupNorm(conv_s(h))), of images `x` [N, C, H, W]
+   * in [-1, 1], one `[N, channels[s], side_s, side_s]` tensor per stage (the perceptual loss's phi_s).
    */
   stages(params: Params, x: T.Tensor): T.Tensor[] {
     this.checkInput(x);
