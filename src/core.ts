@@ -168,6 +168,7 @@ export {
   lossTables,
 } from "./train/losses.js";
 export * as optim from "./train/optim/index.js";
+export { type FeatureStages, perceptualDistance } from "./train/perceptual-loss.js";
 export { drawReflowInputs, type ReflowPairs, reflowPairs } from "./train/reflow.js";
 export { makeTrainStep, NO_EMA, type TrainStep, type TrainStepOptions } from "./train/step.js";
 export type { CustomObjective, TrainState } from "./train/trainer.js";

@@ -56,6 +56,12 @@ export const TRAIN_VAE_COMMAND: Command = {
       help: `KL weight (default ${VAE_RUN_DEFAULTS.beta}, LDM's kl_weight)`,
     },
     {
+      name: "perceptual-weight",
+      kind: "number",
+      value: "W",
+      help: "weight of a perceptual term in the frozen feature net's conv stages (mnist, fashion-mnist; default 0: off)",
+    },
+    {
       name: "steps",
       kind: "posint",
       value: "N",
@@ -120,7 +126,9 @@ export const TRAIN_VAE_COMMAND: Command = {
   ],
   epilog: [
     "Presets: vae28 (28x28 grey, factor 4: 7x7x4 latents), vae64 (64x64, factor 4: 16x16x4), vae64-f8",
-    "(64x64, factor 8: 8x8x4). Loss: l1/l2 reconstruction + beta * KL(q(z|x) || N(0, I)) per pixel.",
+    "(64x64, factor 8: 8x8x4). Loss: l1/l2 reconstruction + beta * KL(q(z|x) || N(0, I)) per pixel,",
+    "+ W * mean squared difference of the conv-stage activations of the dataset's feature net",
+    "(assets/feature-nets/<dataset>, frozen) with --perceptual-weight W.",
     "Writes <out>/config.json + diffusion_pytorch_model.safetensors (diffusers AutoencoderKL, EMA weights,",
     "scaling_factor = 1 / std of the latents), reconstructions.png, validation.json (held-out PSNR).",
   ].join("\n"),

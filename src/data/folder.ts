@@ -5,6 +5,7 @@
  * Layout, as torchvision's ImageFolder: images directly in the folder give an unlabelled dataset;
  * images in subfolders (`root/cat/1.png`, `root/dog/2.jpg`) give one class per subfolder, class ids in
  * sorted subfolder-name order. Files are taken in sorted name order; other files are ignored.
+ * `imageFolderChunks` decodes them on demand (image-chunks.ts), `loadImageFolder` all at once.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
@@ -12,7 +13,8 @@ import { InputFileError, inFile } from "../io/input-error.js";
 import { decodeJpeg, isJpeg } from "../io/jpeg.js";
 import { decodePng } from "../io/png.js";
 import { assertChannels, type Channels, prepareImage, type RasterImage } from "./image.js";
-import { applyLimit, type ImageDataset } from "./types.js";
+import { type ImageChunks, imageChunks, limitItems, readAllImages } from "./image-chunks.js";
+import type { ImageDataset } from "./types.js";
 
 export interface FolderOptions {
   /** Output side length (default 64). */
@@ -80,26 +82,31 @@ export function listImageFolder(root: string): {
   return { files, classes: direct.length === 0 ? classes : [] };
 }
 
-/** Loads an image folder as [N, C, size, size] in [-1, 1], labelled when it has class subfolders. */
-export function loadImageFolder(root: string, opts: FolderOptions = {}): ImageDataset {
+/** An image folder as chunks: the listing and labels now, each file decoded when read. */
+export function imageFolderChunks(root: string, opts: FolderOptions = {}): ImageChunks {
   const channels = opts.channels ?? 3;
   assertChannels(channels);
   const size = opts.size ?? 64;
   if (!Number.isInteger(size) || size < 1) throw new Error(`size: expected a positive integer, got ${size}`);
   const listing = listImageFolder(root);
-  const files = listing.files.slice(0, applyLimit(opts.limit, listing.files.length));
-  const per = channels * size * size;
-  const images = new Float32Array(files.length * per);
-  files.forEach(({ path }, i) => {
+  const files = limitItems(listing.files, opts.limit);
+  const labelled =
+    listing.classes.length === 0
+      ? {}
+      : {
+          labels: Int32Array.from(files, (f) => f.label),
+          numClasses: listing.classes.length,
+          classNames: listing.classes,
+        };
+  return imageChunks(
+    { name: `folder:${root}`, shape: [channels, size, size], ...labelled },
+    files,
     // The file names the folder and the entry (root/class/name.png).
-    prepareImage(decodeImageFile(path), { channels, size }, images, i * per);
-  });
-  const base: ImageDataset = { name: `folder:${root}`, kind: "image", images, shape: [channels, size, size] };
-  if (listing.classes.length === 0) return base;
-  return {
-    ...base,
-    labels: Int32Array.from(files, (f) => f.label),
-    numClasses: listing.classes.length,
-    classNames: listing.classes,
-  };
+    ({ path }, out, offset) => prepareImage(decodeImageFile(path), { channels, size }, out, offset),
+  );
+}
+
+/** Loads an image folder as [N, C, size, size] in [-1, 1], labelled when it has class subfolders. */
+export function loadImageFolder(root: string, opts: FolderOptions = {}): ImageDataset {
+  return readAllImages(imageFolderChunks(root, opts));
 }

@@ -4,13 +4,14 @@
  */
 import { makeKey } from "../random/philox.js";
 import { loadCsv } from "./csv.js";
-import { loadImageFolder } from "./folder.js";
+import { imageFolderChunks, loadImageFolder } from "./folder.js";
 import type { Channels } from "./image.js";
+import type { ImageChunks } from "./image-chunks.js";
 import { jointImageLabelDataset, jointLabelScale } from "./joint-image.js";
 import { loadFashionMnist, loadMnist, type Split } from "./mnist.js";
 import { checkerboard, gaussians, moons, swissroll } from "./points.js";
 import { loadTable } from "./table.js";
-import { loadTwemoji } from "./twemoji.js";
+import { loadTwemoji, twemojiChunks } from "./twemoji.js";
 import { applyLimit, type Dataset } from "./types.js";
 import { loadZipcodes } from "./zipcodes.js";
 
@@ -91,4 +92,22 @@ export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
   throw new Error(
     `dataset: unknown name ${JSON.stringify(name)}; expected one of ${DATASET_NAMES.join(", ")}`,
   );
+}
+
+/**
+ * The dataset as chunks decoded on demand (image-chunks.ts) for the image datasets stored as one
+ * file per image (twemoji, folder:), or null for the others (IDX files, tables, generated points),
+ * which `loadDataset` reads whole. Same images, order, labels and errors as `loadDataset`.
+ */
+export function openImageChunks(name: string, opts: LoadOptions = {}): ImageChunks | null {
+  if (name === "twemoji")
+    return twemojiChunks({ limit: opts.limit, channels: opts.channels, size: opts.size });
+  if (name === "folder" || name.startsWith("folder:")) {
+    return imageFolderChunks(pathOf(name, "folder:", opts), {
+      limit: opts.limit,
+      size: opts.size,
+      channels: opts.channels,
+    });
+  }
+  return null;
 }

@@ -2,15 +2,17 @@
  * Twemoji (Twitter's emoji art, CC-BY 4.0) at 64x64 from the npm package `emoji-datasource-twitter`:
  * one PNG per emoji and skin-tone variant in `img/twitter/64/`, listed with their Unicode category in
  * `emoji.json`. Labels are the category ids in the order of the package's `categories.json`
- * ("Smileys & Emotion", "People & Body", ...). Images are taken in file-name order.
+ * ("Smileys & Emotion", "People & Body", ...). Images are taken in file-name order. `twemojiChunks`
+ * decodes them on demand (image-chunks.ts), `loadTwemoji` all at once.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inFile } from "../io/input-error.js";
 import { decodePng } from "../io/png.js";
 import { assertChannels, type Channels, prepareImage } from "./image.js";
+import { type ImageChunks, imageChunks, limitItems, readAllImages } from "./image-chunks.js";
 import { packageRoot } from "./packages.js";
-import { applyLimit, type ImageDataset } from "./types.js";
+import type { ImageDataset } from "./types.js";
 
 export interface TwemojiOptions {
   limit?: number;
@@ -40,39 +42,37 @@ function listImages(dir: string): { file: string; category: string }[] {
   return list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
-/** Loads Twemoji images as [N, C, size, size] in [-1, 1] with category labels. */
-export function loadTwemoji(opts: TwemojiOptions = {}): ImageDataset {
+/** Twemoji as chunks: the listing and labels now, each image's PNG decoded when read. */
+export function twemojiChunks(opts: TwemojiOptions = {}): ImageChunks {
   const channels = opts.channels ?? 3;
   assertChannels(channels);
   const size = opts.size ?? 64;
   if (!Number.isInteger(size) || size < 1) throw new Error(`size: expected a positive integer, got ${size}`);
   const dir = packageRoot("emoji-datasource-twitter", "twemoji");
   const classNames = Object.keys(JSON.parse(readFileSync(join(dir, "categories.json"), "utf8")) as object);
-  const all = listImages(dir);
-  const list = all.slice(0, applyLimit(opts.limit, all.length));
-  const per = channels * size * size;
-  const images = new Float32Array(list.length * per);
-  const labels = new Int32Array(list.length);
-  list.forEach(({ file, category }, i) => {
-    const path = join(dir, "img", "twitter", "64", file);
-    prepareImage(
-      inFile(path, () => decodePng(readFileSync(path))),
-      { channels, size },
-      images,
-      i * per,
-    );
+  const list = limitItems(listImages(dir), opts.limit);
+  const labels = Int32Array.from(list, ({ file, category }) => {
     const id = classNames.indexOf(category);
     if (id < 0)
       throw new Error(`twemoji: ${file} has category ${JSON.stringify(category)}, not in categories.json`);
-    labels[i] = id;
+    return id;
   });
-  return {
-    name: "twemoji",
-    kind: "image",
-    images,
-    shape: [channels, size, size],
-    labels,
-    numClasses: classNames.length,
-    classNames,
-  };
+  return imageChunks(
+    { name: "twemoji", shape: [channels, size, size], labels, numClasses: classNames.length, classNames },
+    list,
+    ({ file }, out, offset) => {
+      const path = join(dir, "img", "twitter", "64", file);
+      prepareImage(
+        inFile(path, () => decodePng(readFileSync(path))),
+        { channels, size },
+        out,
+        offset,
+      );
+    },
+  );
+}
+
+/** Loads Twemoji images as [N, C, size, size] in [-1, 1] with category labels. */
+export function loadTwemoji(opts: TwemojiOptions = {}): ImageDataset {
+  return readAllImages(twemojiChunks(opts));
 }

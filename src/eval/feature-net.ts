@@ -158,13 +158,24 @@ export class FeatureNet extends Module {
     }
   }
 
-  /** Features and logits of images `x` [N, C, H, W] in [-1, 1]. */
-  forward(params: Params, x: T.Tensor): FeatureNetOutput {
+  /**
+   * The activation after each conv stage, SiLU(GroupNorm(conv_s(h))), of images `x` [N, C, H, W]
+   * in [-1, 1], one `[N, channels[s], side_s, side_s]` tensor per stage (the perceptual loss's phi_s).
+   */
+  stages(params: Params, x: T.Tensor): T.Tensor[] {
     this.checkInput(x);
+    const out: T.Tensor[] = [];
     let h = x;
     this.convs.forEach((conv, i) => {
       h = T.silu(this.norms[i]!.forward(params, conv.forward(params, h)));
+      out.push(h);
     });
+    return out;
+  }
+
+  /** Features and logits of images `x` [N, C, H, W] in [-1, 1]. */
+  forward(params: Params, x: T.Tensor): FeatureNetOutput {
+    const h = this.stages(params, x).at(-1)!;
     const pooled = this.config.pool === "flatten" ? T.reshape(h, [h.shape[0]!, -1]) : T.mean(h, [2, 3]);
     const features = T.silu(this.fc.forward(params, pooled));
     return { features, logits: this.head.forward(params, features) };

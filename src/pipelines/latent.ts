@@ -65,14 +65,22 @@ export class LatentDecoder {
 
   /**
    * Why a denoiser of `unetConfig` cannot run in this autoencoder's latent space, or null when it
-   * can: its in/out channels must equal latent_channels.
+   * can: its in/out channels must equal latent_channels, and when the latents' shape [c, h, w] is
+   * known (training), its sample_size (when set) must be their size [h, w].
    */
-  mismatch(unetConfig: Record<string, unknown>): string | null {
+  mismatch(unetConfig: Record<string, unknown>, latent?: readonly number[]): string | null {
     const l = this.vae.config.latent_channels;
     const inC = unetConfig.in_channels;
     const outC = unetConfig.out_channels;
     if (inC !== l || outC !== l) {
       return `the U-Net takes in_channels ${String(inC)} / out_channels ${String(outC)} but the autoencoder's latents have latent_channels ${l}`;
+    }
+    const size = unetConfig.sample_size;
+    if (latent && size !== undefined && size !== null) {
+      const [h, w] = Array.isArray(size) ? size : [size, size];
+      if (h !== latent[1] || w !== latent[2]) {
+        return `the U-Net has sample_size ${JSON.stringify(size)} but the autoencoder's latents of this data are [${latent.join(", ")}] (images downsampled by ${this.factor}); expected sample_size ${latent[1] === latent[2] ? latent[1] : JSON.stringify([latent[1], latent[2]])}`;
+      }
     }
     return null;
   }

@@ -11,17 +11,19 @@
  * config.json + weights. A cache whose hash differs from the autoencoder now in `--vae` is stale: it
  * is rebuilt (and says so), never reused. Encoding runs in chunks of `CHUNK` images: the pixels of
  * the whole dataset are never held as floats (MNIST / Fashion-MNIST are read as the IDX file's bytes,
- * 1 byte per pixel, and converted chunk by chunk; other datasets are loaded whole and encoded in
- * chunks).
+ * 1 byte per pixel, and converted chunk by chunk; Twemoji and image folders are listed, and each
+ * chunk's files decoded when it is encoded (data/image-chunks.ts), so at most `chunk` images' pixels
+ * exist at a time; only the derived mnist-joint sets are loaded whole).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { readIdx } from "../data/idx.js";
 import { bytesToSigned } from "../data/image.js";
+import type { ImageChunks } from "../data/image-chunks.js";
 import { FASHION_MNIST_DIR } from "../data/mnist.js";
 import { packageRoot } from "../data/packages.js";
-import { loadDataset } from "../data/registry.js";
+import { loadDataset, openImageChunks } from "../data/registry.js";
 import { datasetSize, type ImageDataset } from "../data/types.js";
 import { makeDir } from "../io/dirs.js";
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../io/files.js";
@@ -73,15 +75,8 @@ export async function loadAutoencoder(dir: string): Promise<LatentAutoencoder> {
   };
 }
 
-/** A dataset split readable in chunks of images. */
-interface ImageSource {
-  size: number;
-  shape: [number, number, number];
-  labels?: Int32Array;
-  numClasses?: number;
-  classNames?: string[];
-  read(start: number, count: number): Float32Array;
-}
+/** A dataset split readable in chunks of images (the IDX reader below, or data/image-chunks.ts). */
+type ImageSource = Omit<ImageChunks, "name">;
 
 function idxPath(name: string, split: "train" | "test", what: "images-idx3" | "labels-idx1"): string {
   const stem = split === "train" ? "train" : "t10k";
@@ -112,6 +107,9 @@ function imageSource(
         bytesToSigned((raw.data as Uint8Array).subarray(start * h * w, (start + count) * h * w)),
     };
   }
+  const chunks = openImageChunks(name, { limit });
+  if (chunks) return chunks;
+  // The derived sets without a chunked reader (mnist-joint: images with one-hot label planes) load whole.
   const ds = loadDataset(name, { limit, seed });
   if (ds.kind !== "image")
     throw new Error(`--vae: dataset "${name}" holds ${ds.kind} data; latent diffusion needs images`);
@@ -158,7 +156,7 @@ export async function latentDataset(
   seed: number,
   cacheDir: string,
   progress: Progress,
-  threads = 0,
+  options: { threads?: number; chunk?: number } = {},
 ): Promise<ImageDataset> {
   const tag = `${dataset.replace(/[^A-Za-z0-9._-]/g, "_")}${split ? `-${split}` : ""}${limit ? `-limit-${limit}` : ""}`;
   const file = path.join(cacheDir, `${tag}.safetensors`);
@@ -166,7 +164,9 @@ export async function latentDataset(
   if (!cached) {
     const src = imageSource(dataset, split, limit, seed);
     checkImageFitsVae(ae, src.shape, dataset);
-    cached = await encodeSource(ae, src, threads, progress, `${dataset}${split ? ` ${split}` : ""}`);
+    const { threads = 0, chunk = CHUNK } = options;
+    const what = `${dataset}${split ? ` ${split}` : ""}`;
+    cached = await encodeSource(ae, src, { threads, chunk }, progress, what);
     await makeDir(cacheDir, "latent cache folder");
     await writeSafetensorsFile(
       file,
@@ -240,14 +240,19 @@ async function readCache(file: string, hash: string, progress: Progress): Promis
   };
 }
 
-/** Posterior means of every image of `src`, CHUNK images per compiled call. */
+/**
+ * Posterior means of every image of `src`, `chunk` images read and encoded per compiled call; the
+ * message reports the largest chunk actually read (the most images' pixels held at once).
+ */
 async function encodeSource(
   ae: LatentAutoencoder,
   src: ImageSource,
-  threads: number,
+  { threads, chunk }: { threads: number; chunk: number },
   progress: Progress,
   what: string,
 ): Promise<Encoded> {
+  if (!(Number.isInteger(chunk) && chunk > 0))
+    throw new RangeError(`latent cache: chunk is ${chunk}; expected a positive integer`);
   const encode = T.compile(
     (p: Params, x: T.Tensor) => ae.vae.encode(p, x).mean,
     threads > 0 ? { threads } : {},
@@ -258,15 +263,18 @@ async function encodeSource(
     src.shape[2] / ae.factor,
   ];
   const per = shape[0] * shape[1] * shape[2];
+  const pixels = src.shape[0] * src.shape[1] * src.shape[2];
   const z = new Float32Array(src.size * per);
   const t0 = performance.now();
-  for (let i = 0; i < src.size; i += CHUNK) {
-    const n = Math.min(CHUNK, src.size - i);
-    const x = T.tensor(src.read(i, n), [n, ...src.shape]);
-    z.set((await encode(ae.params, x)).values() as Float32Array, i * per);
+  let peak = 0;
+  for (let i = 0; i < src.size; i += chunk) {
+    const n = Math.min(chunk, src.size - i);
+    const images = src.read(i, n);
+    peak = Math.max(peak, images.length / pixels);
+    z.set((await encode(ae.params, T.tensor(images, [n, ...src.shape]))).values() as Float32Array, i * per);
   }
   progress.message(
-    `encoded ${src.size} ${what} images to latents [${shape.join(", ")}] in ${((performance.now() - t0) / 1000).toFixed(1)} s (posterior mean, ${CHUNK} per chunk)`,
+    `encoded ${src.size} ${what} images to latents [${shape.join(", ")}] in ${((performance.now() - t0) / 1000).toFixed(1)} s (posterior mean, ${chunk} per chunk; at most ${peak} images' pixels read at once)`,
   );
   return { z, shape };
 }
@@ -287,14 +295,14 @@ export async function loadLatentRunData(
   const limit = config.limit > 0 ? config.limit : undefined;
   const { dataset: name, seed, threads } = config;
   if (name === "mnist" || name === "fashion-mnist") {
-    const train = await latentDataset(ae, name, "train", limit, seed, cache, progress, threads);
+    const train = await latentDataset(ae, name, "train", limit, seed, cache, progress, { threads });
     const valid =
       config.validSize > 0
-        ? await latentDataset(ae, name, "test", config.validSize, seed, cache, progress, threads)
+        ? await latentDataset(ae, name, "test", config.validSize, seed, cache, progress, { threads })
         : null;
     return { train, valid, ...(train.numClasses ? { numClasses: train.numClasses } : {}), autoencoder: ae };
   }
-  const all = await latentDataset(ae, name, null, limit, seed, cache, progress, threads);
+  const all = await latentDataset(ae, name, null, limit, seed, cache, progress, { threads });
   const { train, valid } = holdOut(all, config.validSize, seed);
   return {
     train: train as ImageDataset,
@@ -319,13 +327,17 @@ export async function addAutoencoderToFolder(dir: string, ae: LatentAutoencoder)
   await writeFileAtomic(indexFile, `${JSON.stringify(index, null, 2)}\n`);
 }
 
-/** The U-Net config must fit the latents: errors name the autoencoder's config.json and the shapes. */
+/**
+ * The U-Net config must fit the latents (channels; size when `latentShape` [c, h, w] is given):
+ * errors name the autoencoder's config.json and the shapes.
+ */
 export function checkUnetFitsVae(
   ae: LatentAutoencoder,
   unetConfig: Record<string, unknown>,
   where: string,
+  latentShape?: readonly number[],
 ): void {
-  const why = new LatentDecoder(ae.vae, ae.params).mismatch(unetConfig);
+  const why = new LatentDecoder(ae.vae, ae.params).mismatch(unetConfig, latentShape);
   if (why) {
     const file = path.join(ae.dir, CONFIG_FILE);
     throw new InputFileError(file, `${where}: ${why} (${file})`, { named: true, field: "latent_channels" });

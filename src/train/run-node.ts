@@ -247,7 +247,7 @@ export async function runTraining(
   const limit = options.maxMemory ?? defaultMemoryLimit();
   const modelConfig = meta ? meta.model : init ? init.denoiser.toConfig() : specConfig(spec!);
   checkRunMemory(config, modelConfig, preset.classConditional, limit);
-  if (latent) checkUnetFitsVae(latent.autoencoder, modelConfig, "--vae");
+  if (latent) checkUnetFitsVae(latent.autoencoder, modelConfig, "--vae", exampleShape(data.train));
   const denoiser = meta
     ? denoiserFromConfig(meta.model)
     : (init?.denoiser ?? denoiserFromSpec(spec!, foldIn(makeKey(config.seed), INIT_DOMAIN)));

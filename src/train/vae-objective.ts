@@ -5,7 +5,7 @@
  *   z     = mu + sigma * eps,   eps ~ N(0, I)                         reparameterisation (K&W eq. 10)
  *   L_rec = mean_{i,j} rho(x_ij - D(z)_ij),  rho = |d| (l1) or d^2 (l2)   per pixel
  *   L_KL  = mean_i KL(q(z|x_i) || N(0, I)) / D,   D = C * H * W pixels of one image
- *   L     = L_rec + beta * L_KL
+ *   L     = L_rec + beta * L_KL [+ w_perc * L_perc(x, D(z))]
  *
  * Both terms are divided by the same D, so beta has the meaning of LDM's `kl_weight` (their loss sums
  * the reconstruction over the pixels and the KL over the latent, per example). Default beta = 1e-6,
@@ -13,6 +13,10 @@
  * KL term is there to keep the latent's scale bounded and the posterior slightly noisy, not to make
  * the latent a N(0, I) code; the data's latent scale is then fixed by `scaling_factor` (1 / std of
  * the latents, vae-scale.ts). A larger beta trades reconstruction for a smoother latent.
+ *
+ * The optional perceptual term (perceptual-loss.ts) compares x and D(z) in the activations of a
+ * frozen feature network (the project's eval feature nets, where one exists for the data); its
+ * weight `perceptualWeight` (default 0: off) multiplies a per-element mean like L_rec's.
  *
  * A pure function of (params, batch) that the compiled training step (step.ts) differentiates; the
  * noise eps comes from the host (`drawVaeInputs`, keyed), so resume is bit-exact. Browser-safe.
@@ -22,6 +26,7 @@ import { klToStandardNormal, samplePosterior } from "../models/vae.js";
 import type { Params } from "../nn/module.js";
 import { type Key, normal } from "../random/index.js";
 import * as T from "../tensor/index.js";
+import { type FeatureStages, perceptualDistance } from "./perceptual-loss.js";
 
 export const RECONSTRUCTION_LOSSES = ["l1", "l2"] as const;
 export type ReconstructionLoss = (typeof RECONSTRUCTION_LOSSES)[number];
@@ -32,6 +37,8 @@ export const DEFAULT_VAE_BETA = 1e-6;
 export interface VaeLossConfig {
   reconstruction: ReconstructionLoss;
   beta: number;
+  /** Weight of the perceptual term (0 or absent: off; > 0 needs the feature stages). */
+  perceptualWeight?: number;
 }
 
 /** One batch: images x [B, C, H, W] in [-1, 1] and the posterior noise eps [B, latent, h, w]. */
@@ -70,19 +77,32 @@ export function reconstructionError(x: T.Tensor, y: T.Tensor, kind: Reconstructi
   return T.mean(kind === "l1" ? T.abs(d) : T.square(d));
 }
 
-/** L = L_rec + beta L_KL (file comment) as a function of (params, batch). */
+/**
+ * L = L_rec + beta L_KL [+ w_perc L_perc] (file comment) as a function of (params, batch); `phi`
+ * (the frozen feature network's stages) is required when `cfg.perceptualWeight` > 0.
+ */
 export function vaeLoss(
   vae: AutoencoderKL,
   cfg: VaeLossConfig,
+  phi?: FeatureStages,
 ): (params: Params, batch: VaeBatch) => T.Tensor {
+  const wPerc = cfg.perceptualWeight ?? 0;
+  if (wPerc > 0 && !phi) {
+    throw new Error(
+      `vaeLoss: perceptualWeight is ${wPerc} but no feature network was given; pass its stages (phi) or set perceptualWeight to 0`,
+    );
+  }
   return (params, b) => {
     const posterior = vae.encode(params, b.x);
     const recon = vae.decode(params, samplePosterior(posterior, b.noise));
-    const rec = reconstructionError(b.x, recon, cfg.reconstruction);
-    if (cfg.beta === 0) return rec;
-    const pixels = b.x.shape[1]! * b.x.shape[2]! * b.x.shape[3]!;
-    const kl = T.div(T.mean(klToStandardNormal(posterior)), pixels);
-    return T.add(rec, T.mul(kl, cfg.beta));
+    let loss = reconstructionError(b.x, recon, cfg.reconstruction);
+    if (cfg.beta !== 0) {
+      const pixels = b.x.shape[1]! * b.x.shape[2]! * b.x.shape[3]!;
+      const kl = T.div(T.mean(klToStandardNormal(posterior)), pixels);
+      loss = T.add(loss, T.mul(kl, cfg.beta));
+    }
+    if (wPerc > 0) loss = T.add(loss, T.mul(perceptualDistance(phi!, b.x, recon), wPerc));
+    return loss;
   };
 }
 

@@ -25,6 +25,7 @@ import {
   type ReconstructionLoss,
   scalingFactorOf,
 } from "./vae-objective.js";
+import { perceptualNetworkFor } from "./vae-perceptual-node.js";
 import { vaePresetConfig } from "./vae-presets.js";
 import { type ReconstructionReport, type VaeLoopConfig, VaeTrainer } from "./vae-trainer.js";
 
@@ -50,11 +51,14 @@ export interface VaeRunConfig extends VaeLoopConfig {
   numSamples: number;
   /** Training images whose latents set `scaling_factor`. */
   scaleSamples: number;
+  /** Weight of the perceptual term (0: off; > 0 needs a feature net for the dataset). */
+  perceptualWeight: number;
 }
 
 export const VAE_RUN_DEFAULTS: Omit<VaeRunConfig, "dataset" | "out"> = {
   reconstruction: "l1",
   beta: DEFAULT_VAE_BETA,
+  perceptualWeight: 0,
   steps: 1000,
   batchSize: 32,
   lr: 1e-3,
@@ -138,6 +142,8 @@ function checkConfig(c: VaeRunConfig): void {
   if (!(RECONSTRUCTION_LOSSES as readonly string[]).includes(c.reconstruction))
     throw bad("reconstruction", RECONSTRUCTION_LOSSES.join(" or "));
   if (!(Number.isFinite(c.beta) && c.beta >= 0)) throw bad("beta", "a number >= 0");
+  if (!(Number.isFinite(c.perceptualWeight) && c.perceptualWeight >= 0))
+    throw bad("perceptualWeight", "a number >= 0 (0: no perceptual term)");
   if (!(Number.isFinite(c.lr) && c.lr > 0)) throw bad("lr", "a number > 0");
   for (const f of ["steps", "batchSize", "logEvery", "numSamples", "scaleSamples"] as const) {
     if (!(Number.isInteger(c[f]) && c[f] > 0)) throw bad(f, "a positive integer");
@@ -222,14 +228,23 @@ export async function runVaeTraining(
     const saved = meta.config as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(given)) {
       if (RESUME_OVERRIDABLE.includes(k)) continue;
-      if (JSON.stringify(saved[k]) !== JSON.stringify(v)) {
+      const was = k === "perceptualWeight" ? (saved[k] ?? 0) : saved[k];
+      if (JSON.stringify(was) !== JSON.stringify(v)) {
         throw new RunError(
-          `resume: field "${k}" is ${JSON.stringify(v)} but the checkpoint's run has ${JSON.stringify(saved[k])}; only ${RESUME_OVERRIDABLE.join(", ")} may change on --resume`,
+          `resume: field "${k}" is ${JSON.stringify(v)} but the checkpoint's run has ${JSON.stringify(was)}; only ${RESUME_OVERRIDABLE.join(", ")} may change on --resume`,
         );
       }
     }
     const over = Object.fromEntries(Object.entries(given).filter(([k]) => RESUME_OVERRIDABLE.includes(k)));
-    cfg = { ...(saved as unknown as VaeRunConfig), ...over, out, resume: true };
+    // Runs saved before the perceptual term existed trained without it.
+    const old = saved as unknown as Partial<VaeRunConfig>;
+    cfg = {
+      ...(old as VaeRunConfig),
+      perceptualWeight: old.perceptualWeight ?? 0,
+      ...over,
+      out,
+      resume: true,
+    };
   } else {
     if (!given.dataset) throw new RunError("train-vae: --dataset is required");
     cfg = { ...VAE_RUN_DEFAULTS, ...given, dataset: given.dataset, out } as VaeRunConfig;
@@ -258,7 +273,9 @@ export async function runVaeTraining(
       `resume: the checkpoint in ${out} is at step ${state.step}, past --steps ${cfg.steps}; pass --steps above ${state.step} to train further (nothing was changed)`,
     );
   }
-  const trainer = new VaeTrainer(vae, cfg, data.train, state);
+  const perceptual =
+    cfg.perceptualWeight > 0 ? await perceptualNetworkFor(cfg.dataset, shape, cfg.perceptualWeight) : null;
+  const trainer = new VaeTrainer(vae, cfg, data.train, state, perceptual?.phi);
   const logFile = path.join(out, LOG_FILE);
   if (meta) await truncateLog(logFile, state.step, state.step >= cfg.steps);
   else await writeFileAtomic(logFile, "");
@@ -297,7 +314,7 @@ export async function runVaeTraining(
       ]),
   });
   progress.message(
-    `${meta ? `resuming ${out} at step ${trainer.step}` : `training autoencoder ${out}`}: ${cfg.dataset} (${datasetSize(data.train)} examples, [${shape.join(", ")}] -> latents [${latentShapeOf(vae, shape).join(", ")}]), ${vae.parameterCount()} parameters, ${cfg.reconstruction} + ${cfg.beta} KL`,
+    `${meta ? `resuming ${out} at step ${trainer.step}` : `training autoencoder ${out}`}: ${cfg.dataset} (${datasetSize(data.train)} examples, [${shape.join(", ")}] -> latents [${latentShapeOf(vae, shape).join(", ")}]), ${vae.parameterCount()} parameters, ${cfg.reconstruction} + ${cfg.beta} KL${perceptual ? ` + ${cfg.perceptualWeight} perceptual (frozen feature net ${perceptual.dir}, stages ${perceptual.stageShapes.join(", ")})` : ""}`,
   );
   const halted = await loop.run();
   if (halted) {

@@ -4,6 +4,7 @@
  * (grad -> clip -> AdamW -> EMA), batches from the DataLoader, posterior noise from the RngStream,
  * all resumable state in one `TrainState`; only the objective differs (vae-objective.ts).
  *
+ *   objective:       L1/L2 + beta KL [+ w_perc * perceptual term of a frozen feature net]
  *   for each step s: batch x, key -> eps;  (params, Adam, EMA) <- compiled step(..., lr_s)
  *   validation:      reconstruction error of the EMA weights through the posterior MEAN (no noise),
  *                    MSE, L1 and PSNR on held-out images
@@ -16,6 +17,7 @@ import { RngStream } from "../random/index.js";
 import * as T from "../tensor/index.js";
 import type { EmaSchedule } from "./ema.js";
 import { lrSchedule, validateLrSchedule } from "./optim/lr-schedule.js";
+import type { FeatureStages } from "./perceptual-loss.js";
 import { makeTrainStep } from "./step.js";
 import { applyStepResult, type StepRecord, type TrainState } from "./trainer.js";
 import { drawVaeInputs, psnr, type VaeLossConfig, vaeLoss } from "./vae-objective.js";
@@ -57,6 +59,8 @@ export class VaeTrainer {
     readonly config: VaeLoopConfig,
     train: Dataset,
     state: TrainState,
+    /** The frozen feature network's stages; required when `config.perceptualWeight` > 0. */
+    perceptual?: FeatureStages,
   ) {
     this.state = state;
     this.loader = new DataLoader(train, { seed: config.seed, position: state.loader });
@@ -70,7 +74,7 @@ export class VaeTrainer {
       }),
     );
     const ema: EmaSchedule = { kind: "diffusers-warmup", decay: config.emaDecay, invGamma: 1, power: 3 / 4 };
-    const step = makeTrainStep(vaeLoss(vae, config), {
+    const step = makeTrainStep(vaeLoss(vae, config, perceptual), {
       optimizer: { weightDecay: config.weightDecay },
       ...(config.maxGradNorm > 0 ? { maxGradNorm: config.maxGradNorm } : {}),
       ema,
