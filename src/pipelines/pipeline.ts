@@ -269,7 +269,7 @@ export class DiffusionPipeline {
       ...rest,
       denoiser: this.denoiser,
       params: this.params,
-      frozenWeights: true,
+      frozenWeights: rest.frozenWeights ?? true,
       ...how,
       numSamples: labels?.length ?? options.numSamples ?? this.defaultNumSamples,
       ...(labels ? { labels, guidanceScale, nullClass } : {}),

@@ -118,7 +118,7 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
   });
 
   it("draws the same digits as the Node pipeline for the same seed, sampler and steps (<= 1e-4)", async () => {
-    const request = { sampler: "dpmsolver++", steps: 10, seed: 11, guidanceScale: 3 };
+    const request = { sampler: "dpmsolver++", steps: 10, seed: 11, guidanceScale: 2 };
     await page.selectOption("#sampler", request.sampler);
     await page.fill("#steps", String(request.steps));
     await page.fill("#seed", String(request.seed));
