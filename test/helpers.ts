@@ -62,3 +62,18 @@ export function expectClose(
     throw new Error(`${what}: element ${w.at} got ${w.got}, want ${w.want} (rtol ${rtol}, atol ${atol})`);
   }
 }
+
+/** A tiny class-conditional UNet2DModel (3 classes + null class), random weights. */
+export const TINY_COND_UNET = {
+  _class_name: "UNet2DModel",
+  sample_size: 8,
+  in_channels: 1,
+  out_channels: 1,
+  block_out_channels: [8, 16],
+  layers_per_block: 1,
+  down_block_types: ["DownBlock2D", "AttnDownBlock2D"],
+  up_block_types: ["AttnUpBlock2D", "UpBlock2D"],
+  norm_num_groups: 4,
+  attention_head_dim: 8,
+  num_class_embeds: 4,
+};

@@ -126,8 +126,9 @@ export interface GenerateResult {
 
 type Forward = (params: Params, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => Promise<T.Tensor>;
 
-const compiledForwards = new WeakMap<Denoiser, Map<number, Forward>>();
-const frozenForwards = new WeakMap<Denoiser, WeakMap<Params, Map<number, Forward>>>();
+/** Cache key of the forward that takes the weights as inputs (a frozen forward is keyed by its params). */
+const INPUT_WEIGHTS: Params = {};
+const compiledForwards = new WeakMap<Denoiser, WeakMap<Params, Map<number, Forward>>>();
 
 /**
  * The compiled forward of `denoiser` (cached per denoiser and thread count). With `frozen`, the
@@ -135,57 +136,48 @@ const frozenForwards = new WeakMap<Denoiser, WeakMap<Params, Map<number, Forward
  * forward is then only for those params (cached per params object; any other params are refused).
  * On CPU this lets ONNX Runtime pre-pack the convolution filters into its blocked (NCHWc) kernels,
  * which it cannot do for filters that are graph inputs: the sampling forward of the default MNIST
- * model took 0.76x the time at batches 40 and 100 (bench/frozen-forward.ts). Outputs differ from the
- * input-weights graph by float rounding only (other kernels).
+ * model took 0.71-0.77x the time at batches 16-100 (`npm run bench`, sampling section). Outputs differ
+ * from the input-weights graph by float rounding only (other kernels).
  */
 export function compiledForward(denoiser: Denoiser, threads = 0, frozen?: Params): Forward {
-  if (frozen) return frozenForward(denoiser, threads, frozen);
-  let byThreads = compiledForwards.get(denoiser);
+  let byParams = compiledForwards.get(denoiser);
+  if (!byParams) {
+    byParams = new WeakMap();
+    compiledForwards.set(denoiser, byParams);
+  }
+  const key = frozen ?? INPUT_WEIGHTS;
+  let byThreads = byParams.get(key);
   if (!byThreads) {
     byThreads = new Map();
-    compiledForwards.set(denoiser, byThreads);
+    byParams.set(key, byThreads);
   }
   let f = byThreads.get(threads);
   if (!f) {
-    const opts = threads > 0 ? { threads } : {};
-    const withLabels = T.compile(
-      (p: Params, x: T.Tensor, t: T.Tensor, y: T.Tensor) => denoiser.forward(p, x, t, y),
-      opts,
-    );
-    const without = T.compile((p: Params, x: T.Tensor, t: T.Tensor) => denoiser.forward(p, x, t), opts);
-    f = (p, x, t, y) => (y ? withLabels(p, x, t, y) : without(p, x, t));
+    f = buildForward(denoiser, threads > 0 ? { threads } : {}, frozen);
     byThreads.set(threads, f);
   }
   return f;
 }
 
-function frozenForward(denoiser: Denoiser, threads: number, frozen: Params): Forward {
-  let byParams = frozenForwards.get(denoiser);
-  if (!byParams) {
-    byParams = new WeakMap();
-    frozenForwards.set(denoiser, byParams);
-  }
-  let byThreads = byParams.get(frozen);
-  if (!byThreads) {
-    byThreads = new Map();
-    byParams.set(frozen, byThreads);
-  }
-  let f = byThreads.get(threads);
-  if (!f) {
-    const opts = threads > 0 ? { threads } : {};
+function buildForward(denoiser: Denoiser, opts: { threads?: number }, frozen?: Params): Forward {
+  if (!frozen) {
     const withLabels = T.compile(
-      (x: T.Tensor, t: T.Tensor, y: T.Tensor) => denoiser.forward(frozen, x, t, y),
+      (p: Params, x: T.Tensor, t: T.Tensor, y: T.Tensor) => denoiser.forward(p, x, t, y),
       opts,
     );
-    const without = T.compile((x: T.Tensor, t: T.Tensor) => denoiser.forward(frozen, x, t), opts);
-    f = (p, x, t, y) => {
-      if (p !== frozen)
-        throw new Error("compiledForward: these weights are compiled in; other params were given");
-      return y ? withLabels(x, t, y) : without(x, t);
-    };
-    byThreads.set(threads, f);
+    const without = T.compile((p: Params, x: T.Tensor, t: T.Tensor) => denoiser.forward(p, x, t), opts);
+    return (p, x, t, y) => (y ? withLabels(p, x, t, y) : without(p, x, t));
   }
-  return f;
+  const withLabels = T.compile(
+    (x: T.Tensor, t: T.Tensor, y: T.Tensor) => denoiser.forward(frozen, x, t, y),
+    opts,
+  );
+  const without = T.compile((x: T.Tensor, t: T.Tensor) => denoiser.forward(frozen, x, t), opts);
+  return (p, x, t, y) => {
+    if (p !== frozen)
+      throw new Error("compiledForward: these weights are compiled in; other params were given");
+    return y ? withLabels(x, t, y) : without(x, t);
+  };
 }
 
 function checkLabels(o: GenerateOptions): Int32Array | undefined {

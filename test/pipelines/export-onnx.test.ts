@@ -12,7 +12,7 @@ import { type ExportManifest, exportDenoiser } from "../../src/pipelines/export-
 import { saveModelFolder } from "../../src/pipelines/model-folder-node.js";
 import { makeKey } from "../../src/random/index.js";
 import * as T from "../../src/tensor/index.js";
-import { lcg, worstExcess } from "../helpers.js";
+import { lcg, TINY_COND_UNET as TINY_UNET, worstExcess } from "../helpers.js";
 
 T.setDefaultRuntime(nodeOrt);
 
@@ -24,21 +24,6 @@ const SCHEDULER = {
   num_train_timesteps: 100,
   beta_schedule: "linear",
   prediction_type: "epsilon",
-};
-
-/** A tiny class-conditional UNet2DModel (3 classes + null class), random weights. */
-const TINY_UNET = {
-  _class_name: "UNet2DModel",
-  sample_size: 8,
-  in_channels: 1,
-  out_channels: 1,
-  block_out_channels: [8, 16],
-  layers_per_block: 1,
-  down_block_types: ["DownBlock2D", "AttnDownBlock2D"],
-  up_block_types: ["AttnUpBlock2D", "UpBlock2D"],
-  norm_num_groups: 4,
-  attention_head_dim: 8,
-  num_class_embeds: 4,
 };
 
 const MLP = {
