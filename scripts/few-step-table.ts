@@ -103,6 +103,33 @@ const FLOW_STEPS = 2000;
 const REFLOW_PAIRS = 2000;
 const REFLOW_PAIR_STEPS = 20;
 const REFLOW_STEPS = 1000;
+
+/** `diffuse distill --method reflow` from `teacher` with the reflow presets (stage 1, or stage 2 via `stage`). */
+function reflowArgs(teacher: string, stage: string[], common: string[]): string[] {
+  return [
+    "distill",
+    "--teacher",
+    teacher,
+    "--method",
+    "reflow",
+    ...stage,
+    "--pairs",
+    String(REFLOW_PAIRS),
+    "--pair-steps",
+    String(REFLOW_PAIR_STEPS),
+    "--steps",
+    String(REFLOW_STEPS),
+    "--batch-size",
+    "32",
+    "--lr",
+    "2e-4",
+    "--warmup-steps",
+    "50",
+    "--checkpoint-every",
+    "200",
+    ...common,
+  ];
+}
 const CD_STEPS = 1000;
 const CT_STEPS = 1500;
 
@@ -136,28 +163,7 @@ export const FEW_STEP_ROWS: Record<RowName, RowPreset> = {
     steps: [1, 2],
     numSamples: 500,
     needs: "flow",
-    train: (c, out) => [
-      "distill",
-      "--teacher",
-      join(c.work, "flow"),
-      "--method",
-      "reflow",
-      "--pairs",
-      String(REFLOW_PAIRS),
-      "--pair-steps",
-      String(REFLOW_PAIR_STEPS),
-      "--steps",
-      String(REFLOW_STEPS),
-      "--batch-size",
-      "32",
-      "--lr",
-      "2e-4",
-      "--warmup-steps",
-      "50",
-      "--checkpoint-every",
-      "200",
-      ...common(c, out),
-    ],
+    train: (c, out) => reflowArgs(join(c.work, "flow"), [], common(c, out)),
     budget: { steps: REFLOW_STEPS, forwards: 3, extraForwards: REFLOW_PAIRS * REFLOW_PAIR_STEPS },
   },
   "reflow-stage2": {
@@ -166,30 +172,7 @@ export const FEW_STEP_ROWS: Record<RowName, RowPreset> = {
     steps: [1, 2],
     numSamples: 500,
     needs: "reflow",
-    train: (c, out) => [
-      "distill",
-      "--teacher",
-      join(c.work, "reflow"),
-      "--method",
-      "reflow",
-      "--stage",
-      "2",
-      "--pairs",
-      String(REFLOW_PAIRS),
-      "--pair-steps",
-      String(REFLOW_PAIR_STEPS),
-      "--steps",
-      String(REFLOW_STEPS),
-      "--batch-size",
-      "32",
-      "--lr",
-      "2e-4",
-      "--warmup-steps",
-      "50",
-      "--checkpoint-every",
-      "200",
-      ...common(c, out),
-    ],
+    train: (c, out) => reflowArgs(join(c.work, "reflow"), ["--stage", "2"], common(c, out)),
     budget: { steps: REFLOW_STEPS, forwards: 3, extraForwards: REFLOW_PAIRS * REFLOW_PAIR_STEPS },
   },
   cd: {
