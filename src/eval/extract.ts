@@ -22,18 +22,28 @@ export interface Extracted {
   logits: Matrix;
 }
 
-type CompiledForward = (p: Params, x: T.Tensor) => Promise<FeatureNetOutput>;
-const compiled = new WeakMap<FeatureNet, Map<number, CompiledForward>>();
+type CompiledForward = (x: T.Tensor) => Promise<FeatureNetOutput>;
+const compiled = new WeakMap<FeatureNet, WeakMap<Params, Map<number, CompiledForward>>>();
 
-function compiledForward(net: FeatureNet, threads: number): CompiledForward {
-  let byThreads = compiled.get(net);
+/**
+ * The net's forward with `params` compiled in as constants (cached per net, params and threads):
+ * ONNX Runtime then pre-packs the convolution filters into its blocked kernels (see the pipelines'
+ * `compiledForward`), which it cannot do for filters given as graph inputs.
+ */
+function compiledForward(net: FeatureNet, params: Params, threads: number): CompiledForward {
+  let byParams = compiled.get(net);
+  if (!byParams) {
+    byParams = new WeakMap();
+    compiled.set(net, byParams);
+  }
+  let byThreads = byParams.get(params);
   if (!byThreads) {
     byThreads = new Map();
-    compiled.set(net, byThreads);
+    byParams.set(params, byThreads);
   }
   let f = byThreads.get(threads);
   if (!f) {
-    f = T.compile((p: Params, x: T.Tensor) => net.forward(p, x), threads > 0 ? { threads } : {});
+    f = T.compile((x: T.Tensor) => net.forward(params, x), threads > 0 ? { threads } : {});
     byThreads.set(threads, f);
   }
   return f;
@@ -60,14 +70,14 @@ export async function extractFeatures(
   const { in_channels: c, image_size: s, feature_dim: d, num_classes: k } = net.config;
   const per = c * s * s;
   const batch = Math.min(options.batchSize ?? 256, n);
-  const forward = compiledForward(net, options.threads ?? 0);
+  const forward = compiledForward(net, params, options.threads ?? 0);
   const features = new Float64Array(n * d);
   const logits = new Float64Array(n * k);
   for (let start = 0; start < n; start += batch) {
     const b = Math.min(batch, n - start);
     const x = new Float32Array(batch * per);
     x.set(images.subarray(start * per, (start + b) * per));
-    const out = await forward(params, T.tensor(x, [batch, c, s, s]));
+    const out = await forward(T.tensor(x, [batch, c, s, s]));
     features.set(out.features.values().subarray(0, b * d), start * d);
     logits.set(out.logits.values().subarray(0, b * k), start * k);
   }

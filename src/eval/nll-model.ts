@@ -38,7 +38,7 @@ export function vlbModelFor(
   options: { threads?: number; eager?: boolean } = {},
 ): VlbModel {
   if (options.eager) return (x, t) => denoiser.forward(params, x, t, labelsFor(labels, x.shape[0]!));
-  const forward = compiledForward(denoiser, options.threads ?? 0);
+  const forward = compiledForward(denoiser, options.threads ?? 0, params);
   return (x, t) => forward(params, x, t, labelsFor(labels, x.shape[0]!));
 }
 

@@ -104,7 +104,7 @@ export async function invertImages(
   const steps = options.steps ?? INVERT_DEFAULT_STEPS;
   const n = images.shape[0]!;
   const labels = labelsFor(pipe, options.labels, n);
-  const forward = compiledForward(pipe.denoiser, options.threads);
+  const forward = compiledForward(pipe.denoiser, options.threads, pipe.params);
   const y = labels ? T.tensor(labels, [n], "int32") : undefined;
   if (options.method === "pf_ode")
     return encodePfOde(pipe, images, (x, t) => forward(pipe.params, x, T.full([n], t), y));

@@ -236,7 +236,7 @@ function prepare(pipe: DiffusionPipeline, images: T.Tensor, mask: T.Tensor, o: I
   const maskT = T.tensor(Float32Array.from(part.mask), shape);
   const w = o.reconstructionGuidance ?? 0;
   const abar = (pipe.scheduler("ddpm") as unknown as { alphasCumprod: Float64Array }).alphasCumprod;
-  const forward = compiledForward(pipe.denoiser, o.threads);
+  const forward = compiledForward(pipe.denoiser, o.threads, pipe.params);
 
   /** One inpainting pass with classes `y` (or none), guided with `g` toward them when g != 1. */
   const complete = async (y: Int32Array | undefined, g: number, runSeed: number) => {

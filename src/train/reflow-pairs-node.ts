@@ -71,7 +71,7 @@ export async function generateReflowPairs(
   } else {
     await writeFileAtomic(manifest, `${JSON.stringify(spec, null, 2)}\n`);
   }
-  const fwd = compiledForward(teacher.denoiser, options.threads ?? 0);
+  const fwd = compiledForward(teacher.denoiser, options.threads ?? 0, teacher.params);
   const chunks = Math.ceil(spec.pairs / spec.chunk);
   const row = spec.shape.reduce((a, b) => a * b, 1);
   for (let c = 0; c < chunks; c++) {
