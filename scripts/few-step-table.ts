@@ -34,6 +34,8 @@ import { parseArgs } from "node:util";
 import { runOfFolder, runQualityBench } from "../bench/quality.js";
 import { readJsonRows, type TableMarkers, writeRowsAndTable } from "../bench/table-rows.js";
 import { main } from "../src/cli/main.js";
+import { loadPipeline } from "../src/pipelines/pipeline-node.js";
+import { pipelineStraightness } from "../src/pipelines/straightness.js";
 import { checkpointPath } from "../src/train/checkpoint-node.js";
 
 export const ROW_NAMES = [
@@ -249,6 +251,11 @@ export interface FewStepEntry {
   seed: number;
   /** The `diffuse` command that trained the model (null: the teacher, or a model already there). */
   command: string | null;
+  /**
+   * Flow rows: the straightness of the model's Euler paths (`pipelineStraightness`: 100 seeded
+   * trajectories of 50 steps, per pixel); absent for the other rows.
+   */
+  straightness?: number;
   /** The 1-minute load average when the entry was measured (the machine may have been shared). */
   load: number;
   date: string;
@@ -274,14 +281,15 @@ export function formatFewStepTable(entries: readonly FewStepEntry[]): string {
     (a, b) => ROW_NAMES.indexOf(a.row) - ROW_NAMES.indexOf(b.row) || a.steps - b.steps,
   );
   return [
-    "| row | method | sampler | steps | NFE | FID | KID | precision | recall | accuracy | training s | s / sample | samples | w |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| row | method | sampler | steps | NFE | FID | KID | precision | recall | accuracy | training s | s / sample | samples | w | straightness |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...sorted.map(
       (e) =>
         `| ${e.row} | ${e.method} | ${SAMPLER_LABELS[e.sampler] ?? e.sampler} | ${e.steps} | ${e.nfe} | ${f(e.fid, 2)} | ` +
         `${f(e.kid, 2)} ± ${f(e.kidStderr, 2)} | ${f(e.precision, 3)} | ${f(e.recall, 3)} | ` +
         `${e.accuracy === null ? "-" : f(e.accuracy, 3)} | ${e.trainingSeconds === null ? "-" : f(e.trainingSeconds, 0)} | ` +
-        `${f(e.secondsPerSample, 3)} | ${e.samples} | ${e.guidanceScale} |`,
+        `${f(e.secondsPerSample, 3)} | ${e.samples} | ${e.guidanceScale} | ` +
+        `${e.straightness === undefined ? "-" : f(e.straightness, 4)} |`,
     ),
   ].join("\n");
 }
@@ -371,6 +379,11 @@ export async function runRow(o: TableOptions): Promise<FewStepEntry[]> {
     out: join(o.work, `eval-${o.row}`),
     log: o.log,
   });
+  const straightness =
+    preset.sampler === "flow_match_euler"
+      ? (await pipelineStraightness(await loadPipeline(dir), { threads: o.threads, seed: o.seed })).perValue
+      : undefined;
+  if (straightness !== undefined) o.log(`${dir}: straightness ${straightness.toFixed(4)} per pixel`);
   const entries = result.rows.map(
     (r): FewStepEntry => ({
       row: o.row,
@@ -392,6 +405,7 @@ export async function runRow(o: TableOptions): Promise<FewStepEntry[]> {
       guidanceScale: 1,
       seed: o.seed,
       command,
+      ...(straightness === undefined ? {} : { straightness }),
       load: loadavg()[0]!,
       date: new Date().toISOString(),
     }),

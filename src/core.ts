@@ -118,6 +118,11 @@ export {
   SAMPLER_NAMES,
   type SamplerSpec,
 } from "./pipelines/samplers.js";
+export {
+  pipelineStraightness,
+  type StraightnessOptions,
+  type StraightnessReport,
+} from "./pipelines/straightness.js";
 export * as random from "./random/index.js";
 export * as T from "./tensor/index.js";
 // Tensors, gradients, compilation.

@@ -73,12 +73,16 @@ describe("the table", () => {
     expect(lines).toHaveLength(5);
     expect(lines[0]).toMatch(/^\| row \| method \| sampler \| steps \| NFE \| FID \|/);
     expect(lines[2]).toBe(
-      "| teacher-dpm20 | teacher | DPM-Solver++ 2M | 20 | 20 | 57.23 | 7.33 ± 0.51 | 0.462 | 0.776 | - | - | 0.012 | 500 | 1 |",
+      "| teacher-dpm20 | teacher | DPM-Solver++ 2M | 20 | 20 | 57.23 | 7.33 ± 0.51 | 0.462 | 0.776 | - | - | 0.012 | 500 | 1 | - |",
     );
     expect(lines[3]).toBe(
-      "| cd | consistency distillation | consistency | 1 | 1 | 106.91 | 7.33 ± 0.51 | 0.462 | 0.776 | 0.578 | 1075 | 0.012 | 500 | 1 |",
+      "| cd | consistency distillation | consistency | 1 | 1 | 106.91 | 7.33 ± 0.51 | 0.462 | 0.776 | 0.578 | 1075 | 0.012 | 500 | 1 | - |",
     );
     expect(lines[4]).toMatch(/^\| cd \| .* \| 4 \| 4 \| 83\.20 \|/);
+    const flow = formatFewStepTable([
+      entry({ row: "flow", sampler: "flow_match_euler", straightness: 0.01234 }),
+    ]);
+    expect(flow.split("\n")[2]).toMatch(/\| Euler \| 1 \| .* \| 1 \| 0\.0123 \|$/);
   });
 
   it("replaces the entries of the same row and steps, keeps the others", () => {
