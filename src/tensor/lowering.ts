@@ -43,56 +43,106 @@ function convAttrs(p: ConvParams) {
   };
 }
 
+/** The strided slice of the padded input `xp` that kernel tap (ky, kx) multiplies: [B, Ci, Ho, Wo]. */
+function tapOf(
+  b: OnnxGraphBuilder,
+  xp: string,
+  p: PrimitiveParams["convWeightGrad"],
+  ky: number,
+  kx: number,
+  Ho: number,
+  Wo: number,
+): string {
+  const y0 = ky * p.dilation[0];
+  const x0 = kx * p.dilation[1];
+  return b.node("Slice", [
+    xp,
+    b.constInt64([y0, x0]),
+    b.constInt64([y0 + (Ho - 1) * p.stride[0] + 1, x0 + (Wo - 1) * p.stride[1] + 1]),
+    b.constInt64([2, 3]),
+    b.constInt64([p.stride[0], p.stride[1]]),
+  ])[0];
+}
+
 /**
- * d loss / d weight of conv2d as im2col + a batched GEMM: each kernel tap (ky, kx) is a strided slice of
- * the padded input, stacked into cols[b, (ci,ky,kx), (oy,ox)]; then
- * dW[co, (ci,ky,kx)] = sum_b dy[b, co, (oy,ox)] @ cols[b]^T. The transpose is left to ORT's MatMul fusion
- * (FusedMatMul with transB), so neither operand is copied into another layout.
- * Measured (bench/profile.ts): a [B,Ho,Wo,Ci,k*k] im2col with one big GEMM spent most of the step in
- * Transpose; this layout removes those transposes.
+ * Below this many im2col columns (Ci * kh * kw) the weight gradient stacks the taps into one im2col
+ * buffer; from it on, one GEMM per tap (bench/conv-weight-grad.ts: the stacked buffer's Concat
+ * costs more than it saves once the columns are many; with one input channel it is the faster one).
  */
-function weightGradGroup(
+export const WEIGHT_GRAD_TAPS_FROM = 32;
+
+/**
+ * d loss / d weight of conv2d (one group; `form` forces one of the two forms, for bench/). Each kernel tap (ky, kx) is a strided slice of the padded
+ * input, tap[b, ci, (oy,ox)], and dW[co, ci, ky, kx] = sum_b dy[b, co, (oy,ox)] @ tap[b]^T; the
+ * transposes are left to ORT's MatMul fusion (FusedMatMul with transB), so no operand is copied into
+ * another layout.
+ * - Many columns: one batched GEMM per tap, summed over the batch, the kh*kw small [Co, Ci] results
+ *   concatenated. Measured (`npx tsx bench/conv-weight-grad.ts`, unet28's shapes at batch 32, one
+ *   thread, alternated): 0.7-0.9x the time of the stacked form.
+ * - Few columns (the first convolution of a grey-image network): the taps stacked into
+ *   cols[b, (ci,ky,kx), (oy,ox)] and one batched GEMM (3x faster there than nine tiny GEMMs).
+ * A [B,Ho,Wo,Ci,k*k] im2col with one big GEMM spent most of the step in Transpose (bench/profile.ts).
+ */
+export function weightGradGroup(
   b: OnnxGraphBuilder,
   x: string,
   dy: string,
   xs: Aval,
   dys: Aval,
   p: PrimitiveParams["convWeightGrad"],
-) {
+  form: WeightGradForm = "auto",
+): string {
   const [B, Ci] = xs.shape;
   const [, Co, Ho, Wo] = dys.shape;
   const [kh, kw] = p.kernel;
   const [pt, pl, pb, pr] = p.padding;
   const padded =
     pt + pl + pb + pr > 0 ? b.node("Pad", [x, b.constInt64([0, 0, pt, pl, 0, 0, pb, pr])])[0] : x;
+  const dy3 = b.node("Reshape", [dy, b.constInt64([B, Co, Ho * Wo])])[0];
+  /** sum_b a[b] @ cols[b]^T for cols [B, n, Ho*Wo]: [Co, n]. */
+  const gemm = (cols: string) => {
+    const colsT = b.node("Transpose", [cols], { perm: attr.ints([0, 2, 1]) })[0];
+    const perBatch = b.node("MatMul", [dy3, colsT])[0];
+    return b.node("ReduceSum", [perBatch, b.constInt64([0])], { keepdims: attr.int(0) })[0];
+  };
   const taps: string[] = [];
   for (let ky = 0; ky < kh; ky++) {
-    for (let kx = 0; kx < kw; kx++) {
-      const y0 = ky * p.dilation[0];
-      const x0 = kx * p.dilation[1];
-      const tap = b.node("Slice", [
-        padded,
-        b.constInt64([y0, x0]),
-        b.constInt64([y0 + (Ho - 1) * p.stride[0] + 1, x0 + (Wo - 1) * p.stride[1] + 1]),
-        b.constInt64([2, 3]),
-        b.constInt64([p.stride[0], p.stride[1]]),
-      ])[0];
-      taps.push(b.node("Unsqueeze", [tap, b.constInt64([2])])[0]);
-    }
+    for (let kx = 0; kx < kw; kx++) taps.push(tapOf(b, padded, p, ky, kx, Ho, Wo));
   }
-  // cols: [B, Ci, kh*kw, Ho, Wo] viewed as [B, Ci*kh*kw, Ho*Wo]
-  const stacked = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: attr.int(2) })[0];
-  const cols = b.node("Reshape", [stacked, b.constInt64([B, Ci * kh * kw, Ho * Wo])])[0];
-  const colsT = b.node("Transpose", [cols], { perm: attr.ints([0, 2, 1]) })[0];
-  const dy3 = b.node("Reshape", [dy, b.constInt64([B, Co, Ho * Wo])])[0];
-  const perBatch = b.node("MatMul", [dy3, colsT])[0];
-  const dw = b.node("ReduceSum", [perBatch, b.constInt64([0])], { keepdims: attr.int(0) })[0];
-  return b.node("Reshape", [dw, b.constInt64([Co, Ci, kh, kw])])[0];
+  const stack = form === "auto" ? Ci * kh * kw < WEIGHT_GRAD_TAPS_FROM : form === "stacked";
+  if (taps.length === 1 || stack) {
+    // cols: [B, Ci, kh*kw, Ho, Wo] viewed as [B, Ci*kh*kw, Ho*Wo]
+    const unsqueezed = taps.map((t) => b.node("Unsqueeze", [t, b.constInt64([2])])[0]);
+    const stacked =
+      unsqueezed.length === 1 ? unsqueezed[0] : b.node("Concat", unsqueezed, { axis: attr.int(2) })[0];
+    const cols = b.node("Reshape", [stacked, b.constInt64([B, Ci * kh * kw, Ho * Wo])])[0];
+    return b.node("Reshape", [gemm(cols), b.constInt64([Co, Ci, kh, kw])])[0];
+  }
+  const perTap = taps.map((t) => {
+    const dw = gemm(b.node("Reshape", [t, b.constInt64([B, Ci, Ho * Wo])])[0]);
+    return b.node("Unsqueeze", [dw, b.constInt64([2])])[0];
+  });
+  const stacked = b.node("Concat", perTap, { axis: attr.int(2) })[0];
+  return b.node("Reshape", [stacked, b.constInt64([Co, Ci, kh, kw])])[0];
+}
+
+export type WeightGradForm = "auto" | "stacked" | "taps";
+let weightGradForm: WeightGradForm = "auto";
+
+/**
+ * Forces the weight gradient's form in graphs lowered from now on ("auto": by column count), for
+ * benchmarks that time the lowerings against each other in one process (bench/train-step-ab.ts).
+ * Returns the previous form.
+ */
+export function setWeightGradForm(form: WeightGradForm): WeightGradForm {
+  const previous = weightGradForm;
+  weightGradForm = form;
+  return previous;
 }
 
 const convWeightGrad: Lowering<PrimitiveParams["convWeightGrad"]> = (b, [x, dy], [xs, dys], p) => {
   const g = p.groups;
-  if (g === 1) return weightGradGroup(b, x, dy, xs, dys, p);
+  if (g === 1) return weightGradGroup(b, x, dy, xs, dys, p, weightGradForm);
   const cig = xs.shape[1] / g;
   const cog = dys.shape[1] / g;
   const part = (name: string, c: number, i: number) =>
@@ -105,6 +155,7 @@ const convWeightGrad: Lowering<PrimitiveParams["convWeightGrad"]> = (b, [x, dy],
       { shape: [xs.shape[0], cig, xs.shape[2], xs.shape[3]], dtype: xs.dtype },
       { shape: [dys.shape[0], cog, dys.shape[2], dys.shape[3]], dtype: dys.dtype },
       { ...p, groups: 1 },
+      weightGradForm,
     ),
   );
   return b.node("Concat", parts, { axis: attr.int(0) })[0];
