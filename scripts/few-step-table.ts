@@ -241,6 +241,11 @@ export interface FewStepEntry {
   accuracy: number | null;
   /** Seconds of training of the row's model (its log), null for the teacher rows. */
   trainingSeconds: number | null;
+  /**
+   * Wall-clock seconds of the training command when this invocation ran it (data loading, graph
+   * compilation and reflow's coupling draws included); absent when the model was reused.
+   */
+  commandSeconds?: number;
   /** Training steps of the row's model (null: the teacher). */
   trainSteps: number | null;
   /** Sampling seconds per sample (sampling alone, after the compile). */
@@ -281,13 +286,14 @@ export function formatFewStepTable(entries: readonly FewStepEntry[]): string {
     (a, b) => ROW_NAMES.indexOf(a.row) - ROW_NAMES.indexOf(b.row) || a.steps - b.steps,
   );
   return [
-    "| row | method | sampler | steps | NFE | FID | KID | precision | recall | accuracy | training s | s / sample | samples | w | straightness |",
+    "| row | method | sampler | steps | NFE | FID | KID | precision | recall | accuracy | training s (command s) | s / sample | samples | w | straightness |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...sorted.map(
       (e) =>
         `| ${e.row} | ${e.method} | ${SAMPLER_LABELS[e.sampler] ?? e.sampler} | ${e.steps} | ${e.nfe} | ${f(e.fid, 2)} | ` +
         `${f(e.kid, 2)} ± ${f(e.kidStderr, 2)} | ${f(e.precision, 3)} | ${f(e.recall, 3)} | ` +
-        `${e.accuracy === null ? "-" : f(e.accuracy, 3)} | ${e.trainingSeconds === null ? "-" : f(e.trainingSeconds, 0)} | ` +
+        `${e.accuracy === null ? "-" : f(e.accuracy, 3)} | ${e.trainingSeconds === null ? "-" : f(e.trainingSeconds, 0)}` +
+        `${e.commandSeconds === undefined ? "" : ` (${f(e.commandSeconds, 0)})`} | ` +
         `${f(e.secondsPerSample, 3)} | ${e.samples} | ${e.guidanceScale} | ` +
         `${e.straightness === undefined ? "-" : f(e.straightness, 4)} |`,
     ),
@@ -336,7 +342,10 @@ function finished(dir: string): boolean {
 }
 
 /** Trains the row's model (or reuses / resumes it); returns its folder and the command that ran. */
-async function modelOf(o: TableOptions, preset: RowPreset): Promise<{ dir: string; command: string | null }> {
+async function modelOf(
+  o: TableOptions,
+  preset: RowPreset,
+): Promise<{ dir: string; command: string | null; seconds?: number }> {
   if (!preset.train) return { dir: o.teacher, command: null };
   if (preset.needs && !finished(join(o.work, preset.needs))) {
     throw new Error(
@@ -355,15 +364,16 @@ async function modelOf(o: TableOptions, preset: RowPreset): Promise<{ dir: strin
     ? ` (estimated ${budgetMinutes(preset.budget).toFixed(0)} min on a quiet 2-core machine)`
     : "";
   o.log(`${command}${budget}`);
+  const started = performance.now();
   const code = await main([...argv, ...resume]);
   if (code !== 0) throw new Error(`${command}: exit code ${code}`);
-  return { dir, command };
+  return { dir, command, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Runs one row: trains its model if needed, evaluates each step count, records the entries. */
 export async function runRow(o: TableOptions): Promise<FewStepEntry[]> {
   const preset = FEW_STEP_ROWS[o.row];
-  const { dir, command } = await modelOf(o, preset);
+  const { dir, command, seconds } = await modelOf(o, preset);
   const run = preset.train ? await runOfFolder(dir) : null;
   const numSamples = o.numSamples ?? preset.numSamples;
   const result = await runQualityBench({
@@ -399,6 +409,7 @@ export async function runRow(o: TableOptions): Promise<FewStepEntry[]> {
       accuracy: r.report.accuracy?.overall ?? null,
       trainingSeconds: run?.seconds ?? null,
       trainSteps: run?.steps ?? null,
+      ...(seconds === undefined ? {} : { commandSeconds: seconds }),
       secondsPerSample: r.seconds / r.samples,
       samples: r.samples,
       referenceCount: result.referenceCount,
