@@ -18,9 +18,12 @@
  * unetForwardTimer: the U-Net forward on batch 20) and alternates call by call: Node, page (and the
  * variant), N times after 2 warm-up calls each; ratios are per triple, and each side's CPU seconds per
  * call are read around its call. On a loaded machine this pairs the two sides of a ratio seconds apart
- * instead of a minute.
+ * instead of a minute. The forward has the weights compiled into the graph, as sampling compiles them
+ * (`generate`'s frozenWeights) on both sides; `--weights inputs` times the weights-as-inputs graph on
+ * both sides instead (the page reads `?weights=inputs`).
  *
  *   npm run bench:browser -- [--rounds 3] [--repeats 6] [--threads 2] [--variant QUERY] [--interleave N]
+ *       [--weights frozen|inputs]
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     variant: { type: "string" },
     interleave: { type: "string" },
+    weights: { type: "string", default: "frozen" },
     chromium: { type: "string", default: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },
   },
 });
@@ -123,7 +127,11 @@ const pageBench = (tab: import("playwright-core").Page) =>
     repeats,
   );
 try {
-  const base = `${url}?backend=wasm&threads=${threads}`;
+  if (values.weights !== "frozen" && values.weights !== "inputs") {
+    throw new Error(`--weights: ${values.weights}; expected frozen or inputs`);
+  }
+  const frozenWeights = values.weights === "frozen";
+  const base = `${url}?backend=wasm&threads=${threads}${frozenWeights ? "" : "&weights=inputs"}`;
   const tab = await browser.newPage();
   await tab.goto(base);
   const variantTab = values.variant === undefined ? undefined : await browser.newPage();
@@ -137,7 +145,8 @@ try {
     if (errors.length > 0) throw new Error(`the variant page failed: ${errors.join("; ")}`);
   }
   const interleave = values.interleave === undefined ? 0 : Number(values.interleave);
-  const nodeForward = interleave > 0 ? await unetForwardTimer(nodePipe, { runtime: nodeOrt, threads }) : null;
+  const nodeForward =
+    interleave > 0 ? await unetForwardTimer(nodePipe, { runtime: nodeOrt, threads, frozenWeights }) : null;
   for (let i = -2; nodeForward && i < interleave; i++) {
     const node = await timedCall(nodeCpuSeconds, nodeForward);
     const page = await timedCall(childrenCpuSeconds, () => pageForward(tab));

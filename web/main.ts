@@ -112,9 +112,16 @@ const playground = {
     });
     return profiled.length;
   },
-  /** One timed U-Net forward of the sampling step's batch (lib/bench.ts unetForwardTimer). */
+  /**
+   * One timed U-Net forward of the sampling step's batch (lib/bench.ts unetForwardTimer); weights
+   * compiled in, or graph inputs with `?weights=inputs`.
+   */
   forwardStep: async (): Promise<StepTime> => {
-    forwardTimer ??= unetForwardTimer(pipeReady, { runtime: sampleRuntime, threads });
+    forwardTimer ??= unetForwardTimer(pipeReady, {
+      runtime: sampleRuntime,
+      threads,
+      frozenWeights: params.get("weights") !== "inputs",
+    });
     return (await forwardTimer)();
   },
   /** Step times (lib/bench.ts) on the plain runtime: no yields to the browser inside the timings. */

@@ -178,21 +178,32 @@ export interface StepTime {
 /**
  * The network call of one sampling step, alone: the compiled U-Net forward on the batch the page's
  * sampling step evaluates (10 digits with guidance: 20 examples, float32 timesteps and int32
- * labels; the same traced graph as `generate()`'s forward, in a session of its own on `o.runtime`). Returns a function that times one
- * call; the first call builds the session (time it away as a warm-up). bench/browser.ts
- * `--interleave` alternates it between Node and the page call by call, so a shared machine's load
- * changes little between the two sides of a ratio.
+ * labels), with the weights compiled into the graph as `generate()` compiles them (`frozenWeights`,
+ * default true; false: the weights as graph inputs), in a session of its own on `o.runtime`. Returns
+ * a function that times one call; the first call builds the session (time it away as a warm-up).
+ * bench/browser.ts `--interleave` alternates it between Node and the page call by call, so a shared
+ * machine's load changes little between the two sides of a ratio.
  */
 export async function unetForwardTimer(
   pipeReady: Promise<DiffusionPipeline>,
-  o: { runtime: OrtLike; threads?: number },
+  o: { runtime: OrtLike; threads?: number; frozenWeights?: boolean },
 ): Promise<() => Promise<StepTime>> {
   const pipe = await pipeReady;
   const own = { ms: 0 };
-  const forward = compile(
-    (p: typeof pipe.params, x: T.Tensor, t: T.Tensor, y: T.Tensor) => pipe.denoiser.forward(p, x, t, y),
-    { ...(o.threads ? { threads: o.threads } : {}), runtime: timedRuntime(o.runtime, own) },
-  );
+  const options = { ...(o.threads ? { threads: o.threads } : {}), runtime: timedRuntime(o.runtime, own) };
+  const call =
+    o.frozenWeights === false
+      ? compile(
+          (p: typeof pipe.params, x: T.Tensor, t: T.Tensor, y: T.Tensor) => pipe.denoiser.forward(p, x, t, y),
+          options,
+        )
+      : (() => {
+          const f = compile(
+            (x: T.Tensor, t: T.Tensor, y: T.Tensor) => pipe.denoiser.forward(pipe.params, x, t, y),
+            options,
+          );
+          return (_p: typeof pipe.params, x: T.Tensor, t: T.Tensor, y: T.Tensor) => f(x, t, y);
+        })();
   const B = 20;
   const [C, H, W] = [1, 28, 28];
   const x = T.tensor(random.normal(random.makeKey(0), B * C * H * W), [B, C, H, W]);
@@ -204,7 +215,7 @@ export async function unetForwardTimer(
   );
   return async () => {
     const [t0, c0] = [performance.now(), own.ms];
-    await forward(pipe.params, x, t, y);
+    await call(pipe.params, x, t, y);
     return { ms: performance.now() - t0, inRunMs: own.ms - c0 };
   };
 }
