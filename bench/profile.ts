@@ -7,11 +7,8 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { UNet2DModel } from "../src/models/unet2d.js";
-import { makeKey, normal, randint } from "../src/random/index.js";
 import * as T from "../src/tensor/index.js";
-import { initAdamW } from "../src/train/optim/adamw.js";
-import { makeTrainStep, NO_EMA } from "../src/train/step.js";
+import { unetStep } from "./unet-step.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,28 +19,13 @@ const { values, positionals } = parseArgs({
     runs: { type: "string", default: "3" },
   },
 });
-const cfg = JSON.parse(readFileSync(positionals[0], "utf8"));
 const B = Number(values.batch);
-const model = new UNet2DModel(cfg, { seed: 0 });
-const params = model.parameters();
-const [C, S] = [cfg.in_channels, cfg.sample_size];
-const x = T.tensor(normal(makeKey(0), B * C * S * S), [B, C, S, S]);
-const target = T.tensor(normal(makeKey(1), B * C * S * S), [B, C, S, S]);
-const t = T.tensor(randint(makeKey(2), B, 0, 1000), [B], "int32");
-const labels = cfg.num_class_embeds
-  ? T.tensor(randint(makeKey(3), B, 0, cfg.num_class_embeds), [B], "int32")
-  : undefined;
-const batch = labels ? { x, t, target, labels } : { x, t, target };
-type Batch = typeof batch & { labels?: T.Tensor };
-const loss = (p: typeof params, b: Batch) =>
-  T.mean(T.square(T.sub(model.forward(p, b.x, b.t, b.labels), b.target)));
-
-const args: unknown[] = values.forward
-  ? [params, batch]
-  : [params, initAdamW(params), NO_EMA, batch, T.scalar(1e-4)];
-const fn = values.forward
-  ? (p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels)
-  : makeTrainStep(loss, { optimizer: { weightDecay: 1e-2 } });
+const { params, batch, stepFn, forwardFn, stepArgs } = unetStep(
+  JSON.parse(readFileSync(positionals[0], "utf8")),
+  B,
+);
+const args: unknown[] = values.forward ? [params, batch] : [...stepArgs];
+const fn = values.forward ? forwardFn : stepFn;
 const lowered = T.compile(fn as (...a: unknown[]) => unknown).lower(...args);
 console.error(`nodes: ${lowered.nodeCount}, model bytes: ${lowered.model.length}`);
 

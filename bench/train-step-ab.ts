@@ -11,14 +11,11 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { UNet2DModel } from "../src/models/unet2d.js";
 import { nodeOrt } from "../src/onnx/node.js";
-import { makeKey, normal, randint } from "../src/random/index.js";
 import * as T from "../src/tensor/index.js";
 import { setWeightGradForm, type WeightGradForm } from "../src/tensor/lowering.js";
-import { initAdamW } from "../src/train/optim/adamw.js";
-import { makeTrainStep, NO_EMA } from "../src/train/step.js";
 import { alternatedMedianMs, describeCpu } from "./machine.js";
+import { unetStep } from "./unet-step.js";
 
 T.setDefaultRuntime(nodeOrt);
 const { values, positionals } = parseArgs({
@@ -38,26 +35,12 @@ for (const k of ["a", "b"] as const) {
 }
 if (!positionals[0])
   throw new Error("usage: npx tsx bench/train-step-ab.ts CONFIG.json [--a FORM] [--b FORM]");
-const cfg = JSON.parse(readFileSync(positionals[0], "utf8"));
 const B = Number(values.batch);
-const model = new UNet2DModel(cfg, { seed: 0 });
-const params = model.parameters();
-const [C, S] = [cfg.in_channels, cfg.sample_size];
-const x = T.tensor(normal(makeKey(0), B * C * S * S), [B, C, S, S]);
-const target = T.tensor(normal(makeKey(1), B * C * S * S), [B, C, S, S]);
-const t = T.tensor(randint(makeKey(2), B, 0, 1000), [B], "int32");
-const labels = cfg.num_class_embeds
-  ? T.tensor(randint(makeKey(3), B, 0, cfg.num_class_embeds), [B], "int32")
-  : undefined;
-const batch = { x, t, target, ...(labels ? { labels } : {}) };
-type Batch = typeof batch & { labels?: T.Tensor };
-const loss = (p: typeof params, b: Batch) =>
-  T.mean(T.square(T.sub(model.forward(p, b.x, b.t, b.labels), b.target)));
-const args = [params, initAdamW(params), NO_EMA, batch, T.scalar(1e-4)] as const;
+const { stepFn, stepArgs: args } = unetStep(JSON.parse(readFileSync(positionals[0], "utf8")), B);
 
 /** A compiled step whose graph was lowered (at its first call) under `form`. */
 async function stepUnder(form: WeightGradForm) {
-  const step = T.compile(makeTrainStep(loss, { optimizer: { weightDecay: 1e-2 } }), {
+  const step = T.compile(stepFn, {
     threads: Number(values.threads),
   });
   const previous = setWeightGradForm(form);

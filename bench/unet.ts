@@ -21,13 +21,14 @@ import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { UNet2DModel } from "../src/models/unet2d.js";
 import type { UNet2DConfig } from "../src/models/unet2d-config.js";
+import type { Params } from "../src/nn/index.js";
 import { nodeOrt } from "../src/onnx/node.js";
-import { makeKey, normal, randint } from "../src/random/index.js";
 import * as T from "../src/tensor/index.js";
-import { initAdamW } from "../src/train/optim/adamw.js";
+import type { AdamWState } from "../src/train/optim/adamw.js";
 import { getPreset, modelSpecFor } from "../src/train/presets.js";
-import { makeTrainStep, NO_EMA } from "../src/train/step.js";
+import { NO_EMA } from "../src/train/step.js";
 import { alternatedMedianMs, describeCpu, medianMs, ortSgemm, round1, torchRates } from "./machine.js";
+import { type UNetBatch, unetBatch, unetStep } from "./unet-step.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -109,38 +110,19 @@ console.log(
   }),
 );
 
-/** A random batch for `cfg` of `n` examples. */
-function makeBatch(cfg: UNet2DConfig, n: number): Batch {
-  const [C, S] = [cfg.in_channels, cfg.sample_size as number];
-  const x = T.tensor(normal(makeKey(0), n * C * S * S), [n, C, S, S]);
-  const target = T.tensor(normal(makeKey(1), n * C * S * S), [n, C, S, S]);
-  const t = T.tensor(randint(makeKey(2), n, 0, 1000), [n], "int32");
-  const batch: Batch = { x, t, target };
-  if (cfg.num_class_embeds)
-    batch.labels = T.tensor(randint(makeKey(3), n, 0, cfg.num_class_embeds), [n], "int32");
-  return batch;
-}
-type Batch = { x: T.Tensor; t: T.Tensor; target: T.Tensor; labels?: T.Tensor };
-
 for (const path of configs) {
   const cfg = JSON.parse(readFileSync(path, "utf8"));
-  const model = new UNet2DModel(cfg, { seed: 0 });
-  const params = model.parameters();
-  const batch = makeBatch(model.config, B);
-  const loss = (p: typeof params, b: Batch) =>
-    T.mean(T.square(T.sub(model.forward(p, b.x, b.t, b.labels), b.target)));
-  const stepFn = makeTrainStep(loss, { optimizer: { weightDecay: 1e-2 } });
+  const { model, params, batch, stepFn, forwardFn: fwdFn, stepArgs } = unetStep(cfg, B);
   const step = T.compile(stepFn, { threads });
-  let state = { params, opt: initAdamW(params) };
-  const lr = T.scalar(1e-4);
+  let state: { params: Params; opt: AdamWState<Params> } = { params, opt: stepArgs[1] };
+  const lr = stepArgs[4];
   const train = async () => {
     const r = await step(state.params, state.opt, NO_EMA, batch, lr);
     state = { params: r.params, opt: r.optState };
   };
-  const fwdFn = (p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels);
   const fwd = T.compile(fwdFn, { threads });
 
-  const trainFlops = T.countFlops(stepFn, [params, initAdamW(params), NO_EMA, batch, lr]).flops;
+  const trainFlops = T.countFlops(stepFn, [...stepArgs]).flops;
   const fwdFlops = T.countFlops(fwdFn, [params, batch]).flops;
   const trainMs = await median(train);
   const fwdMs = await median(() => fwd(params, batch));
@@ -177,8 +159,8 @@ if (!values["no-sampling"]) {
   const params = model.parameters();
   // Sampling compiles a loaded model's weights into the graph (generate's frozenWeights): timed beside
   // the weights-as-inputs forward of training-time grids, alternately.
-  const fwd = T.compile((b: Batch) => model.forward(params, b.x, b.t, b.labels), { threads });
-  const fwdInputs = T.compile((p: typeof params, b: Batch) => model.forward(p, b.x, b.t, b.labels), {
+  const fwd = T.compile((b: UNetBatch) => model.forward(params, b.x, b.t, b.labels), { threads });
+  const fwdInputs = T.compile((p: typeof params, b: UNetBatch) => model.forward(p, b.x, b.t, b.labels), {
     threads,
   });
   const batches = values["sample-batches"].split(",").map(Number);
@@ -196,7 +178,7 @@ if (!values["no-sampling"]) {
     : undefined;
   const perBatch: Record<string, unknown>[] = [];
   for (const n of batches) {
-    const batch = makeBatch(model.config, n);
+    const batch = unetBatch(model.config, n);
     const [frozenMs, inputsMs] = await alternatedMedianMs(
       [() => fwd(batch), () => fwdInputs(params, batch)],
       iters,
