@@ -24,7 +24,7 @@ type Entry =
   | { kind: "reverse_sde" | "pc" | "pf_ode" | FlowKind; help: string };
 
 /** Samplers of a flow-matching model as plain ODE solvers (diffusion/samplers/flow.ts, ode.ts). */
-export type FlowKind = "flow_heun" | "flow_ode";
+export type FlowKind = "flow_euler" | "flow_heun" | "flow_ode";
 
 const sched = (className: string, help: string, extra: Record<string, unknown> = {}): Entry => ({
   kind: "scheduler",
@@ -56,6 +56,10 @@ const SAMPLERS: Record<string, Entry> = {
   reverse_sde: { kind: "reverse_sde", help: "reverse VP SDE, Euler-Maruyama" },
   pc: { kind: "pc", help: "predictor-corrector: reverse SDE + Langevin corrector (--snr)" },
   pf_ode: { kind: "pf_ode", help: "probability-flow ODE, adaptive RK45 (reports its NFE)" },
+  flow_euler: {
+    kind: "flow_euler",
+    help: "Euler on a flow-matching model over uniform steps from t = 1 to 0 (flow_match_euler's 2 steps are ~1)",
+  },
   flow_heun: { kind: "flow_heun", help: "Heun on a flow-matching model (2 evaluations per step)" },
   flow_ode: { kind: "flow_ode", help: "adaptive RK45 on a flow-matching model (reports its NFE)" },
 };
@@ -208,7 +212,9 @@ export function samplerFamily(name: string): "diffusion" | "flow matching" | "co
 /** The scheduler class whose family a sampler belongs to (null: the VP SDE samplers, diffusion's). */
 function classOf(e: Entry): string | null {
   if (e.kind === "scheduler") return e.className;
-  return e.kind === "flow_heun" || e.kind === "flow_ode" ? "FlowMatchEulerDiscreteScheduler" : null;
+  return e.kind === "flow_euler" || e.kind === "flow_heun" || e.kind === "flow_ode"
+    ? "FlowMatchEulerDiscreteScheduler"
+    : null;
 }
 
 /** What a scheduler class samples: VP diffusion (noise/v/x0 prediction), flow matching, consistency. */

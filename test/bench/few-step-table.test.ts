@@ -80,7 +80,7 @@ describe("the table", () => {
     );
     expect(lines[4]).toMatch(/^\| cd \| .* \| 4 \| 4 \| 83\.20 \|/);
     const flow = formatFewStepTable([
-      entry({ row: "flow", sampler: "flow_match_euler", straightness: 0.01234, commandSeconds: 1210.4 }),
+      entry({ row: "flow", sampler: "flow_euler", straightness: 0.01234, commandSeconds: 1210.4 }),
     ]);
     expect(flow.split("\n")[2]).toMatch(/\| Euler \| 1 \| .* \| 1075 \(1210\) \| .* \| 1 \| 0\.0123 \|$/);
   });

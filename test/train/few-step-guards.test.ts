@@ -122,7 +122,11 @@ describe("samplers a folder cannot use are refused", () => {
 
   it("flow folders refuse diffusion samplers, diffusion folders refuse flow and consistency samplers", async () => {
     for (const [model, sampler, msg] of [
-      ["flow", "ddpm", /trained as a flow matching model .*use flow_match_euler, flow_heun, flow_ode/],
+      [
+        "flow",
+        "ddpm",
+        /trained as a flow matching model .*use flow_match_euler, flow_euler, flow_heun, flow_ode/,
+      ],
       ["reflow2", "dpmsolver++", /trained as a flow matching model/],
       ["teacher", "flow_match_euler", /trained as a diffusion model/],
       [
@@ -189,6 +193,7 @@ describe("one-step students sample with their own sampler and steps", () => {
       ["cd", ["--steps", "2"], { sampler: "consistency", steps: 2, nfe: 2 }],
       ["reflow2", [], { sampler: "flow_match_euler", steps: 1, nfe: 1 }],
       ["flow", ["--sampler", "flow_heun", "--steps", "2"], { sampler: "flow_heun", steps: 2, nfe: 3 }],
+      ["flow", ["--sampler", "flow_euler", "--steps", "2"], { sampler: "flow_euler", steps: 2, nfe: 2 }],
     ];
     for (const [model, flags, sampling] of cases) {
       await ok(["eval", "--model", dir(model), ...flags, ...EVAL_FAST, "--json", json]);
