@@ -72,13 +72,13 @@ function tapOf(
 export const WEIGHT_GRAD_TAPS_FROM = 32;
 
 /**
- * d loss / d weight of conv2d (one group; `form` forces one of the two forms, for bench/). Each kernel tap (ky, kx) is a strided slice of the padded
- * input, tap[b, ci, (oy,ox)], and dW[co, ci, ky, kx] = sum_b dy[b, co, (oy,ox)] @ tap[b]^T; the
+ * d loss / d weight of conv2d (one group; `form` forces one of the two forms, for bench/). Each
+ * kernel tap (ky, kx) is a strided slice of the padded input, tap[b, ci, (oy,ox)], and dW[co, ci, ky, kx] = sum_b dy[b, co, (oy,ox)] @ tap[b]^T; the
  * transposes are left to ORT's MatMul fusion (FusedMatMul with transB), so no operand is copied into
  * another layout.
  * - Many columns: one batched GEMM per tap, summed over the batch, the kh*kw small [Co, Ci] results
  *   concatenated. Measured (`npx tsx bench/conv-weight-grad.ts`, unet28's shapes at batch 32, one
- *   thread, alternated): 0.7-0.9x the time of the stacked form.
+ *   thread, alternated): 0.63-0.97x the time of the stacked form.
  * - Few columns (the first convolution of a grey-image network): the taps stacked into
  *   cols[b, (ci,ky,kx), (oy,ox)] and one batched GEMM (3x faster there than nine tiny GEMMs).
  * A [B,Ho,Wo,Ci,k*k] im2col with one big GEMM spent most of the step in Transpose (bench/profile.ts).
