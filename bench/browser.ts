@@ -20,10 +20,12 @@
  * call are read around its call. On a loaded machine this pairs the two sides of a ratio seconds apart
  * instead of a minute. The forward has the weights compiled into the graph, as sampling compiles them
  * (`generate`'s frozenWeights) on both sides; `--weights inputs` times the weights-as-inputs graph on
- * both sides instead (the page reads `?weights=inputs`).
+ * both sides instead (the page reads `?weights=inputs`). `--sgemm N` (with `--interleave`) times an
+ * N x N matmul instead, the GEMM rate each side's ONNX Runtime reaches (GFLOP/s in the output): the
+ * bound of the convolution-bound U-Net steps.
  *
  *   npm run bench:browser -- [--rounds 3] [--repeats 6] [--threads 2] [--variant QUERY] [--interleave N]
- *       [--weights frozen|inputs]
+ *       [--weights frozen|inputs] [--sgemm N]
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -31,7 +33,7 @@ import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { nodeOrt } from "../src/onnx/node.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
-import { type BenchResult, runBench, type StepTime, unetForwardTimer } from "../web/lib/bench.js";
+import { type BenchResult, runBench, type StepTime, sgemmTimer, unetForwardTimer } from "../web/lib/bench.js";
 import { serve } from "../web/serve.js";
 
 const { values } = parseArgs({
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     variant: { type: "string" },
     interleave: { type: "string" },
     weights: { type: "string", default: "frozen" },
+    sgemm: { type: "string" },
     chromium: { type: "string", default: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },
   },
 });
@@ -109,10 +112,16 @@ const browser = await chromium.launch({ executablePath: values.chromium, args: [
 const results: { node: Timed; page: Timed; variant?: Timed }[] = [];
 type Call = StepTime & { cpuS: number };
 const calls: { node: Call; page: Call; variant?: Call }[] = [];
+const sgemmN = values.sgemm === undefined ? 0 : Number(values.sgemm);
+if (values.sgemm !== undefined && !(Number.isInteger(sgemmN) && sgemmN >= 1)) {
+  throw new Error(`--sgemm: ${values.sgemm}; expected a matrix size, an integer >= 1`);
+}
+type Playground = { forwardStep(): Promise<StepTime>; sgemmStep(n: number): Promise<StepTime> };
 const pageForward = (tab: import("playwright-core").Page) =>
-  tab.evaluate(() =>
-    (window as unknown as { playground: { forwardStep(): Promise<StepTime> } }).playground.forwardStep(),
-  );
+  tab.evaluate((n) => {
+    const p = (window as unknown as { playground: Playground }).playground;
+    return n > 0 ? p.sgemmStep(n) : p.forwardStep();
+  }, sgemmN);
 async function timedCall(cpu: () => number, f: () => Promise<StepTime>): Promise<Call> {
   const c0 = cpu();
   const r = await f();
@@ -146,7 +155,11 @@ try {
   }
   const interleave = values.interleave === undefined ? 0 : Number(values.interleave);
   const nodeForward =
-    interleave > 0 ? await unetForwardTimer(nodePipe, { runtime: nodeOrt, threads, frozenWeights }) : null;
+    interleave === 0
+      ? null
+      : sgemmN > 0
+        ? await sgemmTimer({ runtime: nodeOrt, threads, n: sgemmN })
+        : await unetForwardTimer(nodePipe, { runtime: nodeOrt, threads, frozenWeights });
   for (let i = -2; nodeForward && i < interleave; i++) {
     const node = await timedCall(nodeCpuSeconds, nodeForward);
     const page = await timedCall(childrenCpuSeconds, () => pageForward(tab));
@@ -178,6 +191,7 @@ if (calls.length > 0) {
   });
   const side = (w: Side) => ({
     ms: stats(calls.map((c) => c[w]!.ms)),
+    ...(sgemmN > 0 ? { gflops: r2((2 * sgemmN ** 3) / median(calls.map((c) => c[w]!.ms)) / 1e6) } : {}),
     inRunMs: r2(median(calls.map((c) => c[w]!.inRunMs))),
     cpuS: r2(median(calls.map((c) => c[w]!.cpuS))),
     cpuOverWall: r2(median(calls.map((c) => c[w]!.cpuS / (c[w]!.ms / 1000)))),
@@ -187,7 +201,10 @@ if (calls.length > 0) {
     JSON.stringify({
       cpu,
       threads,
-      step: "U-Net forward, batch 20 (the sampling step's network call)",
+      step:
+        sgemmN > 0
+          ? `${sgemmN} x ${sgemmN} float32 matmul`
+          : `U-Net forward, batch 20 (the sampling step's network call, weights ${values.weights === "frozen" ? "compiled in" : "as inputs"})`,
       calls: calls.length,
       loadAverage: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
       node: side("node"),

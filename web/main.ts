@@ -16,7 +16,7 @@ import {
   withProviders,
   withSessionOptions,
 } from "./lib/backend.js";
-import { runBench, type StepTime, unetForwardTimer } from "./lib/bench.js";
+import { runBench, type StepTime, sgemmTimer, unetForwardTimer } from "./lib/bench.js";
 import { drawImages, drawLoss, drawPoints, type View } from "./lib/draw.js";
 import { fetchPipeline, PAGE_SAMPLERS, sampleDigits } from "./lib/mnist.js";
 import { attachDrawing } from "./lib/pointer.js";
@@ -63,6 +63,7 @@ const pageRuntime = yieldingRuntime(sampleRuntime);
 setDefaultRuntime(pageRuntime);
 
 let forwardTimer: Promise<() => Promise<StepTime>> | undefined;
+const sgemmTimers = new Map<number, Promise<() => Promise<StepTime>>>();
 /** What the test and the benchmark read. */
 const playground = {
   threads,
@@ -123,6 +124,15 @@ const playground = {
       frozenWeights: params.get("weights") !== "inputs",
     });
     return (await forwardTimer)();
+  },
+  /** One timed n x n matmul (lib/bench.ts sgemmTimer; its session built on the first call per n). */
+  sgemmStep: async (n: number): Promise<StepTime> => {
+    let timer = sgemmTimers.get(n);
+    if (!timer) {
+      timer = sgemmTimer({ runtime: sampleRuntime, threads, n });
+      sgemmTimers.set(n, timer);
+    }
+    return (await timer)();
   },
   /** Step times (lib/bench.ts) on the plain runtime: no yields to the browser inside the timings. */
   bench: async (o?: { repeats?: number }) => {

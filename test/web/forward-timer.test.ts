@@ -9,7 +9,7 @@
 import { DiffusionPipeline, denoiserFromConfig, type OrtLike, random } from "diffuse/core";
 import { expect, it } from "vitest";
 import { nodeOrt } from "../../src/onnx/node.js";
-import { unetForwardTimer } from "../../web/lib/bench.js";
+import { sgemmTimer, unetForwardTimer } from "../../web/lib/bench.js";
 
 /** nodeOrt, recording the input names of every session it creates. */
 function recording(inputs: string[][]): OrtLike {
@@ -60,4 +60,14 @@ it("times the forward with the weights compiled in, or as inputs when asked", as
   expect(frozen).toHaveLength(1);
   expect(frozen[0]).toHaveLength(3);
   expect(inputs[0]!.length).toBe(3 + Object.keys(pipe.params).length);
+});
+
+it("times an n x n matmul in a session of its own", async () => {
+  const sessions: string[][] = [];
+  const time = await sgemmTimer({ runtime: recording(sessions), threads: 1, n: 64 });
+  const t = await time();
+  expect(t.ms).toBeGreaterThan(0);
+  expect(t.inRunMs).toBeGreaterThan(0);
+  expect(t.inRunMs).toBeLessThanOrEqual(t.ms);
+  expect(sessions).toEqual([["input_0", "input_1"]]);
 });

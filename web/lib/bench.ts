@@ -219,3 +219,28 @@ export async function unetForwardTimer(
     return { ms: performance.now() - t0, inRunMs: own.ms - c0 };
   };
 }
+
+/**
+ * One n x n by n x n float32 matmul (one compiled MatMul, in a session of its own on `o.runtime`): the
+ * machine's GEMM rate as each side's ONNX Runtime reaches it (2 n^3 / ms / 1e6 GFLOP/s), which
+ * bounds the convolution-bound U-Net steps. Returns a function that times one call; the first call
+ * builds the session.
+ */
+export async function sgemmTimer(o: {
+  runtime: OrtLike;
+  threads?: number;
+  n: number;
+}): Promise<() => Promise<StepTime>> {
+  const own = { ms: 0 };
+  const mm = compile((a: T.Tensor, b: T.Tensor) => T.matmul(a, b), {
+    ...(o.threads ? { threads: o.threads } : {}),
+    runtime: timedRuntime(o.runtime, own),
+  });
+  const a = T.tensor(random.normal(random.makeKey(1), o.n * o.n), [o.n, o.n]);
+  const b = T.tensor(random.normal(random.makeKey(2), o.n * o.n), [o.n, o.n]);
+  return async () => {
+    const [t0, c0] = [performance.now(), own.ms];
+    await mm(a, b);
+    return { ms: performance.now() - t0, inRunMs: own.ms - c0 };
+  };
+}
