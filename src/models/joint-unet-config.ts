@@ -2,7 +2,13 @@
  * The `JointUNet` config (joint-unet.ts): the U-Net's own UNet2DModel config under `unet`, and the
  * label branch's sizes. config.json of a joint model folder:
  *
- *   { "_class_name": "JointUNet", "label_dim": 10, "label_hidden": 128, "unet": { ...UNet2DModel... } }
+ *   { "_class_name": "JointUNet", "label_dim": 10, "label_hidden": 128, "label_head": "pyramid",
+ *     "unet": { ...UNet2DModel... } }
+ *
+ * `label_head` says what the eps_y head reads (joint-unet.ts): "mid", the mid block's pooled features
+ * (the first layout; the default of a config without the field, so older folders load unchanged) or
+ * "pyramid", the pooled outputs of every down block and of the mid block, beside the label's
+ * embedding and y_t itself.
  *
  * Browser-safe.
  */
@@ -11,6 +17,7 @@ import {
   ConfigError,
   expectField,
   int,
+  oneOf,
   type ParseOptions,
   parseConfig,
   REQUIRED,
@@ -20,11 +27,17 @@ import { parseUNet2DConfig, type UNet2DConfig, unet2dConfigToJson } from "./unet
 
 export const JOINT_UNET_CLASS = "JointUNet";
 
+/** What the eps_y head reads: the mid block only, or every down block and the mid block. */
+export const LABEL_HEADS = ["mid", "pyramid"] as const;
+export type LabelHead = (typeof LABEL_HEADS)[number];
+
 export interface JointUNetConfig {
   /** Length of the label vector y (the number of classes: a one-hot in +-1). */
   label_dim: number;
   /** Width of the label head's hidden layer. */
   label_hidden: number;
+  /** What the eps_y head reads (LABEL_HEADS; absent: "mid", the first layout). */
+  label_head: LabelHead;
   /** The image U-Net (unconditional: no class embedding; the label enters through the branch). */
   unet: UNet2DConfig;
 }
@@ -44,6 +57,7 @@ const unetConfig: Check<UNet2DConfig> = {
 const schema: Schema<JointUNetConfig> = {
   label_dim: { check: int(1), default: 10 },
   label_hidden: { check: int(1), default: 128 },
+  label_head: { check: oneOf(LABEL_HEADS), default: "mid" },
   unet: { check: unetConfig, default: REQUIRED },
 };
 
@@ -68,6 +82,7 @@ export function jointUNetConfigToJson(c: JointUNetConfig): Record<string, unknow
     _class_name: JOINT_UNET_CLASS,
     label_dim: c.label_dim,
     label_hidden: c.label_hidden,
+    label_head: c.label_head,
     unet: unet2dConfigToJson(c.unet),
   };
 }

@@ -34,7 +34,11 @@ describe("the joint objective's draws", () => {
   });
 
   it("clean label and clean image each come with their probability (10% each of 20000)", () => {
-    const kinds = drawCleanKinds(makeKey(1), 20000, JOINT_DEFAULTS);
+    const kinds = drawCleanKinds(makeKey(1), 20000, {
+      labelWeight: 1,
+      cleanLabelProb: 0.1,
+      cleanImageProb: 0.1,
+    });
     const frac = (k: number) => kinds.filter((v) => v === k).length / kinds.length;
     expect(frac(1)).toBeGreaterThan(0.09);
     expect(frac(1)).toBeLessThan(0.11);
@@ -138,9 +142,10 @@ describe("the joint objective in the Trainer (compiled step)", () => {
 
 describe("the joint objective's config fields", () => {
   const resolve = (p: Record<string, unknown>) => resolveTrainConfig(p, () => getPreset("unet28"));
-  it("default to lambda 1, p 0.1 and no SNR weighting", () => {
+  it("default to lambda 4, p 0.25 and no SNR weighting (the objective's own defaults agree)", () => {
     const { config } = resolve({ objective: "joint" });
-    expect([config.jointLabelWeight, config.jointCleanProb, config.weighting]).toEqual([1, 0.1, "none"]);
+    expect([config.jointLabelWeight, config.jointCleanProb, config.weighting]).toEqual([4, 0.25, "none"]);
+    expect(JOINT_DEFAULTS).toEqual({ labelWeight: 4, cleanLabelProb: 0.25, cleanImageProb: 0.25 });
   });
   it("errors name the field: set without objective joint, p above 0.5, lambda not positive", () => {
     expect(() => resolve({ jointLabelWeight: 2 })).toThrow(
