@@ -10,6 +10,12 @@
  * "pyramid", the pooled outputs of every down block and of the mid block, beside the label's
  * embedding and y_t itself.
  *
+ * `label_prediction` says what that head predicts: "epsilon" (eps_y, the first layout; the default of
+ * a config without the field) or "sample" (y0_hat, the clean label). eps-prediction hides the label at
+ * high t_y in a residual of size alpha/sigma (about 0.006 at t_y = T-1: eps_y ~ y_t / sigma), so the
+ * image's evidence barely enters its loss; y0-prediction makes p(y | x) at t_x = 0 a regression of
+ * the one-hot from the image. The sampler converts y0_hat to eps (pipelines/joint-sample.ts).
+ *
  * Browser-safe.
  */
 import {
@@ -31,6 +37,10 @@ export const JOINT_UNET_CLASS = "JointUNet";
 export const LABEL_HEADS = ["mid", "pyramid"] as const;
 export type LabelHead = (typeof LABEL_HEADS)[number];
 
+/** What the label head predicts: the label's noise eps_y, or the clean label y0. */
+export const LABEL_PREDICTIONS = ["epsilon", "sample"] as const;
+export type LabelPrediction = (typeof LABEL_PREDICTIONS)[number];
+
 export interface JointUNetConfig {
   /** Length of the label vector y (the number of classes: a one-hot in +-1). */
   label_dim: number;
@@ -38,6 +48,8 @@ export interface JointUNetConfig {
   label_hidden: number;
   /** What the eps_y head reads (LABEL_HEADS; absent: "mid", the first layout). */
   label_head: LabelHead;
+  /** What the label head predicts (LABEL_PREDICTIONS; absent: "epsilon", the first layout). */
+  label_prediction: LabelPrediction;
   /** The image U-Net (unconditional: no class embedding; the label enters through the branch). */
   unet: UNet2DConfig;
 }
@@ -58,6 +70,7 @@ const schema: Schema<JointUNetConfig> = {
   label_dim: { check: int(1), default: 10 },
   label_hidden: { check: int(1), default: 128 },
   label_head: { check: oneOf(LABEL_HEADS), default: "mid" },
+  label_prediction: { check: oneOf(LABEL_PREDICTIONS), default: "epsilon" },
   unet: { check: unetConfig, default: REQUIRED },
 };
 
@@ -83,6 +96,7 @@ export function jointUNetConfigToJson(c: JointUNetConfig): Record<string, unknow
     label_dim: c.label_dim,
     label_hidden: c.label_hidden,
     label_head: c.label_head,
+    label_prediction: c.label_prediction,
     unet: unet2dConfigToJson(c.unet),
   };
 }

@@ -35,11 +35,14 @@ import * as T from "../tensor/index.js";
 import { type JointUNetConfig, jointUNetConfigToJson, parseJointUNetConfig } from "./joint-unet-config.js";
 import { type ModelInitOptions, UNet2DModel } from "./unet2d.js";
 
-/** The two noise predictions. */
+/** The two predictions. */
 export interface JointOutput {
   /** [B, C, H, W] */
   epsX: T.Tensor;
-  /** [B, label_dim] */
+  /**
+   * [B, label_dim]: the label head's output, eps_y, or y0_hat where the config's `label_prediction` is
+   * "sample" (`labelEps` in pipelines/joint-sample.ts converts it to eps_y).
+   */
   epsY: T.Tensor;
 }
 

@@ -86,6 +86,7 @@ export async function runJointTraining(
         label_dim: data.numClasses,
         label_hidden: LABEL_HIDDEN,
         label_head: "pyramid",
+        label_prediction: "sample",
         unet: { ...preset.model.config },
       };
   const model = new JointUNet(modelConfig, { key: foldIn(makeKey(config.seed), INIT_DOMAIN) });

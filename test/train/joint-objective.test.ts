@@ -103,6 +103,35 @@ describe("the joint objective's draws", () => {
     expect(Number.isFinite(full)).toBe(true);
     expect(full).toBeGreaterThan(imageOnly);
   });
+
+  it('label_prediction "sample": the label term is the MSE of the head\'s output against y0, not eps_y', () => {
+    const m = new JointUNet({ ...TINY_JOINT, label_head: "pyramid", label_prediction: "sample" });
+    const B = 4;
+    const s = { ...JOINT_DEFAULTS, cleanLabelProb: 0, cleanImageProb: 0 };
+    const b = drawJointInputs(
+      makeKey(4),
+      new Float32Array(B * 64),
+      [B, 1, 8, 8],
+      new Int32Array(B),
+      3,
+      tables,
+      s,
+    );
+    const p = m.parameters();
+    const label = jointLoss(m, s)(p, b).item() - jointLoss(m, { ...s, labelWeight: 0 })(p, b).item();
+    const yt = T.add(T.mul(T.reshape(b.alphaY, [B, 1]), b.y0), T.mul(T.reshape(b.sigmaY, [B, 1]), b.noiseY));
+    const xt = T.add(
+      T.mul(T.reshape(b.alphaX, [B, 1, 1, 1]), b.x0),
+      T.mul(T.reshape(b.sigmaX, [B, 1, 1, 1]), b.noiseX),
+    );
+    const head = m.forward(p, xt, b.tx, yt, b.ty).epsY;
+    const mse = (target: T.Tensor) => {
+      const d = T.sub(head, target);
+      return T.mean(T.mul(d, d)).item();
+    };
+    expect(label / s.labelWeight).toBeCloseTo(mse(b.y0), 4);
+    expect(Math.abs(mse(b.y0) - mse(b.noiseY))).toBeGreaterThan(1e-2);
+  });
 });
 
 describe("the joint objective in the Trainer (compiled step)", () => {
