@@ -47,7 +47,9 @@ export {
   JOINT_UNET_CLASS,
   type JointUNetConfig,
   LABEL_HEADS,
+  LABEL_PREDICTIONS,
   type LabelHead,
+  type LabelPrediction,
   parseJointUNetConfig,
 } from "./models/joint-unet-config.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
@@ -101,6 +103,7 @@ export {
   type JointSampler,
   jointSampler,
   jointTimesteps,
+  labelEps,
   sampleImagesGivenLabels,
   sampleLabelsGivenImages,
   samplePairs,

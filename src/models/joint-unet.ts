@@ -40,8 +40,8 @@ export interface JointOutput {
   /** [B, C, H, W] */
   epsX: T.Tensor;
   /**
-   * [B, label_dim]: the label head's output, eps_y, or y0_hat where the config's `label_prediction` is
-   * "sample" (`labelEps` in pipelines/joint-sample.ts converts it to eps_y).
+   * The label head's output, [B, label_dim]: eps_y, or y0_hat where the config's `label_prediction`
+   * is "sample" (`labelEps` in pipelines/joint-sample.ts converts it to eps_y).
    */
   epsY: T.Tensor;
 }
