@@ -42,8 +42,16 @@ export { InputError, type InputErrorWhere, InputFileError } from "./io/input-err
 // Models: the one Denoiser concept (any network as (params, x_t, t, labels?) -> output).
 export { type Denoiser, type DenoiserFn, denoiserFromConfig, wrapDenoiser } from "./models/denoiser.js";
 export * as models from "./models/index.js";
-export { type JointOutput, JointUNet } from "./models/joint-unet.js";
-export { JOINT_UNET_CLASS, type JointUNetConfig, parseJointUNetConfig } from "./models/joint-unet-config.js";
+export { type JointOutput, JointUNet, LABEL_PREFIX } from "./models/joint-unet.js";
+export {
+  JOINT_UNET_CLASS,
+  type JointUNetConfig,
+  LABEL_HEADS,
+  LABEL_PREDICTIONS,
+  type LabelHead,
+  type LabelPrediction,
+  parseJointUNetConfig,
+} from "./models/joint-unet-config.js";
 export { MLPDenoiser, type MLPDenoiserConfig } from "./models/mlp-denoiser.js";
 export { NoiseConditionedClassifier } from "./models/noise-classifier.js";
 export type { NoiseClassifierConfig } from "./models/noise-classifier-config.js";
@@ -95,6 +103,7 @@ export {
   type JointSampler,
   jointSampler,
   jointTimesteps,
+  labelEps,
   sampleImagesGivenLabels,
   sampleLabelsGivenImages,
   samplePairs,

@@ -44,6 +44,7 @@ export {
   type ClassifierRunResult,
   runClassifierTraining,
 } from "./train/classifier-run-node.js";
+export { type WarmStart, warmStart, warmStartFromFolder } from "./train/init-from-node.js";
 export {
   generateReflowPairs,
   loadReflowPairs,

@@ -65,6 +65,12 @@ export const TRAIN_COMMAND: Command = {
       help: "latent diffusion: train in the latent space of this AutoencoderKL (diffuse train-vae)",
     },
     {
+      name: "init-from",
+      kind: "string",
+      value: "DIR",
+      help: "--objective joint: start the U-Net from this trained diffusers UNet2DModel folder (e.g. RUN/unet), by name; not reread on --resume",
+    },
+    {
       name: "preset",
       kind: "string",
       value: "NAME",
@@ -92,13 +98,13 @@ export const TRAIN_COMMAND: Command = {
       name: "joint-label-weight",
       kind: "number",
       value: "L",
-      help: "--objective joint: weight of the label's noise loss (default 1)",
+      help: "--objective joint: weight of the label's noise loss (default 4)",
     },
     {
       name: "joint-clean-prob",
       kind: "number",
       value: "P",
-      help: "--objective joint: probability of a clean label, and as much of a clean image (default 0.1)",
+      help: "--objective joint: probability of a clean label, and as much of a clean image (default 0.25)",
     },
     { name: "beta-schedule", kind: "string", value: "NAME", help: "noise schedule", choices: BETA_SCHEDULES },
     { name: "num-train-timesteps", kind: "posint", value: "T", help: "diffusion steps T (default 1000)" },

@@ -6,9 +6,19 @@
  * enters and leaves through a small side branch:
  *
  *   e_y   = TimestepEmbedding(sinusoid(t_y))                            label_time.*
- *   c     = label_out(SiLU(label_in(y_t) + e_y))                        [B, temb]
- *   eps_x, h_mid = UNet2D(x_t, t_x, extra embedding c)                  every ResNet block sees c
- *   eps_y = head(concat(mean_hw(SiLU(GroupNorm(h_mid))), e_y))          label_head.*  [B, label_dim]
+ *   u     = SiLU(label_in(y_t) + e_y)                                   the label's embedding
+ *   c     = label_out(u)                                                [B, temb]
+ *   eps_x, h_1..h_n, h_mid = UNet2D(x_t, t_x, extra embedding c)        every ResNet block sees c
+ *
+ * and the eps_y head (`label_head` of the config) reads, with g(h) = mean_hw(SiLU(GroupNorm(h))),
+ *
+ *   "mid":     eps_y = head(concat(g(h_mid), e_y))                      label_head.norm
+ *   "pyramid": eps_y = head(concat(g(h_1), ..., g(h_n), g(h_mid), u, y_t))   label_head.norms.{i}
+ *
+ * (head = linear_2(SiLU(linear_1(.))), label_head.linear_*). "pyramid" sees the image at every scale
+ * of the down path (h_i: down block i's output) and y_t itself, so that reading the digit of a clean
+ * image (p(y | x)) is a small classifier on the U-Net's features rather than a path through the
+ * mid block alone.
  *
  * The U-Net's parameters keep diffusers' names (the branch's are `label_*`), so the image path is the
  * plain UNet2DModel. One model gives p(x | y) (t_y = 0, y clean), p(y | x) (t_x = 0, x clean) and
@@ -25,13 +35,19 @@ import * as T from "../tensor/index.js";
 import { type JointUNetConfig, jointUNetConfigToJson, parseJointUNetConfig } from "./joint-unet-config.js";
 import { type ModelInitOptions, UNet2DModel } from "./unet2d.js";
 
-/** The two noise predictions. */
+/** The two predictions. */
 export interface JointOutput {
   /** [B, C, H, W] */
   epsX: T.Tensor;
-  /** [B, label_dim] */
+  /**
+   * The label head's output, [B, label_dim]: eps_y, or y0_hat where the config's `label_prediction`
+   * is "sample" (`labelEps` in pipelines/joint-sample.ts converts it to eps_y).
+   */
   epsY: T.Tensor;
 }
+
+/** The name prefix of the label branch's parameters (every other parameter is the U-Net's, by diffusers name). */
+export const LABEL_PREFIX = "label_";
 
 export class JointUNet extends Module {
   readonly config: JointUNetConfig;
@@ -39,7 +55,8 @@ export class JointUNet extends Module {
   readonly labelTime: TimestepEmbedding;
   readonly labelIn: Linear;
   readonly labelOut: Linear;
-  readonly headNorm: GroupNorm;
+  /** The GroupNorms of the pooled features: [mid] ("mid") or one per down block, then mid ("pyramid"). */
+  readonly headNorms: GroupNorm[];
   readonly head1: Linear;
   readonly head2: Linear;
 
@@ -59,15 +76,22 @@ export class JointUNet extends Module {
     );
     this.labelIn = this.addChild(new Linear("label_in", { inFeatures: c.label_dim, outFeatures: temb }));
     this.labelOut = this.addChild(new Linear("label_out", { inFeatures: temb, outFeatures: temb }));
-    this.headNorm = this.addChild(
-      new GroupNorm("label_head.norm", {
-        numGroups: c.unet.norm_num_groups,
-        numChannels: chMid,
-        eps: c.unet.norm_eps,
-      }),
-    );
+    const norm = (name: string, channels: number) =>
+      this.addChild(
+        new GroupNorm(name, {
+          numGroups: c.unet.norm_num_groups,
+          numChannels: channels,
+          eps: c.unet.norm_eps,
+        }),
+      );
+    const pooled = c.label_head === "mid" ? [chMid] : [...c.unet.block_out_channels, chMid];
+    this.headNorms =
+      c.label_head === "mid"
+        ? [norm("label_head.norm", chMid)]
+        : pooled.map((ch, i) => norm(`label_head.norms.${i}`, ch));
+    const headIn = pooled.reduce((a, b) => a + b, 0) + temb + (c.label_head === "pyramid" ? c.label_dim : 0);
     this.head1 = this.addChild(
-      new Linear("label_head.linear_1", { inFeatures: chMid + temb, outFeatures: c.label_hidden }),
+      new Linear("label_head.linear_1", { inFeatures: headIn, outFeatures: c.label_hidden }),
     );
     this.head2 = this.addChild(
       new Linear("label_head.linear_2", { inFeatures: c.label_hidden, outFeatures: c.label_dim }),
@@ -109,13 +133,16 @@ export class JointUNet extends Module {
       downscaleFreqShift: c.unet.freq_shift,
     });
     const ey = this.labelTime.forward(params, sinusoid);
-    const add = this.labelOut.forward(params, silu(T.add(this.labelIn.forward(params, y), ey)));
+    const u = silu(T.add(this.labelIn.forward(params, y), ey));
+    const add = this.labelOut.forward(params, u);
     // 2. the U-Net with the label in every block's embedding
-    const { output, mid } = this.unet.forwardParts(params, x, tx, null, {}, { addEmbedding: add });
-    // 3. the label head on the mid block's features
-    const pooled = T.mean(silu(this.headNorm.forward(params, mid)), [2, 3]);
-    const h = silu(this.head1.forward(params, T.concat([pooled, ey], 1)));
-    return { epsX: output, epsY: this.head2.forward(params, h) };
+    const parts = this.unet.forwardParts(params, x, tx, null, {}, { addEmbedding: add });
+    // 3. the label head on the pooled features
+    const pool = (h: T.Tensor, i: number) => T.mean(silu(this.headNorms[i]!.forward(params, h)), [2, 3]);
+    const features =
+      c.label_head === "mid" ? [pool(parts.mid, 0), ey] : [...[...parts.down, parts.mid].map(pool), u, y];
+    const h = silu(this.head1.forward(params, T.concat(features, 1)));
+    return { epsX: parts.output, epsY: this.head2.forward(params, h) };
   }
 
   /** The config.json object (with `_class_name`). */

@@ -201,8 +201,8 @@ export class UNet2DModel extends Module {
   /**
    * `forward` with two extension points for models built around the U-Net (joint-unet.ts):
    * `extra.addEmbedding` [B, timeEmbedDim] is added to the time (and class) embedding that every
-   * ResNet block sees, and the mid block's output is returned beside the output. Without `extra` it
-   * is exactly diffusers' forward.
+   * ResNet block sees, and each down block's output (`down`) and the mid block's output (`mid`) are
+   * returned beside the output. Without `extra` it is exactly diffusers' forward.
    */
   forwardParts(
     params: Params,
@@ -211,7 +211,7 @@ export class UNet2DModel extends Module {
     classLabels: T.Tensor | null = null,
     options: ForwardOptions = {},
     extra: { addEmbedding?: T.Tensor } = {},
-  ): { output: T.Tensor; mid: T.Tensor } {
+  ): { output: T.Tensor; down: T.Tensor[]; mid: T.Tensor } {
     const c = this.config;
     expectRank(this.label, sample, 4, "NCHW", "sample");
     expectFloat(this.label, sample, "sample");
@@ -236,9 +236,11 @@ export class UNet2DModel extends Module {
     // 2. pre-process, 3. down
     let h = this.convIn.forward(params, x);
     const skips: T.Tensor[] = [h];
+    const down: T.Tensor[] = [];
     for (const block of this.downBlocks) {
       const out = block.forward(params, h, emb, options);
       h = out.hidden;
+      down.push(h);
       skips.push(...out.skips);
     }
     // 4. mid
@@ -251,7 +253,7 @@ export class UNet2DModel extends Module {
     }
     // 6. post-process (conv_act is nn.SiLU whatever act_fn is)
     h = getActivation("silu")(this.convNormOut.forward(params, h));
-    return { output: this.convOut.forward(params, h), mid };
+    return { output: this.convOut.forward(params, h), down, mid };
   }
 
   /** The diffusers config.json object (with `_class_name` and `_diffusers_version`). */

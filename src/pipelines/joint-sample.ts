@@ -64,12 +64,35 @@ export function jointSampler(
     (p: Params, x: T.Tensor, tx: T.Tensor, y: T.Tensor, ty: T.Tensor) => model.forward(p, x, tx, y, ty),
     threads > 0 ? { threads } : {},
   );
+  const abar = alphasCumprod(betasFor(schedulerConfig as BetaScheduleConfig));
+  const sample = model.config.label_prediction === "sample";
   return {
-    forward: (x, tx, y, ty) => f(params, x, tx, y, ty),
-    alphasCumprod: alphasCumprod(betasFor(schedulerConfig as BetaScheduleConfig)),
+    forward: async (x, tx, y, ty) => {
+      const out = await f(params, x, tx, y, ty);
+      return sample ? { epsX: out.epsX, epsY: labelEps(out.epsY, y, ty, abar) } : out;
+    },
+    alphasCumprod: abar,
     imageShape: model.imageShape,
     labelDim: model.config.label_dim,
   };
+}
+
+/**
+ * eps_y from a y0 prediction [B, dim] at y_t [B, dim] and t_y [B]: (y_t - alpha y0_hat) / sigma, per
+ * row (the model's label_prediction "sample"). At t_y = 0 sigma is small but positive.
+ */
+export function labelEps(y0: T.Tensor, yt: T.Tensor, ty: T.Tensor, abar: Float64Array): T.Tensor {
+  const t = ty.values();
+  const B = yt.shape[0]!;
+  const col = (f: (a: number) => number) =>
+    T.tensor(
+      Float32Array.from({ length: B }, (_, i) => f(abar[t.length === 1 ? t[0]! : t[i]!]!)),
+      [B, 1],
+    );
+  return T.div(
+    T.sub(yt, T.mul(y0, col(Math.sqrt))),
+    col((a) => Math.sqrt(1 - a)),
+  );
 }
 
 /** One-hot labels in +-1 as [N, dim]; errors name the bad entry. */

@@ -34,6 +34,12 @@ export interface TrainConfig {
   dataset: string;
   /** Latent diffusion: an AutoencoderKL folder (diffuse train-vae); "" or absent = pixel space. */
   vae?: string;
+  /**
+   * Warm start (objective "joint"): a trained diffusers UNet2DModel folder whose weights the new run's
+   * U-Net starts from, by name (train/init-from-node.ts); "" or absent = the preset's random init. Read
+   * only when the run starts, never on --resume (the checkpoint holds the weights).
+   */
+  initFrom?: string;
   /** Keep only the first N training examples (small runs, tests); 0 = all. */
   limit: number;
   /** Preset name; "" picks one from the data shape. */
@@ -134,6 +140,7 @@ export const TRAIN_DEFAULTS: Omit<
 > = {
   dataset: "mnist",
   vae: "",
+  initFrom: "",
   limit: 0,
   preset: "",
   model: {},
@@ -152,8 +159,8 @@ export const TRAIN_DEFAULTS: Omit<
   snrGamma: 5,
   offsetNoise: 0,
   channelWeights: [],
-  jointLabelWeight: 1,
-  jointCleanProb: 0.1,
+  jointLabelWeight: 4,
+  jointCleanProb: 0.25,
   gradAccum: 1,
   weightDecay: 0.01,
   adamBeta1: 0.9,
@@ -195,6 +202,7 @@ type Kind =
 const FIELDS: Record<keyof TrainConfig, Kind> = {
   dataset: "string",
   vae: "string-or-empty",
+  initFrom: "string-or-empty",
   limit: "int",
   preset: ["", ...PRESET_NAMES],
   model: "object",
@@ -414,6 +422,11 @@ function checkObjectiveFields(config: TrainConfig, source: string): void {
   if (config.objective !== "joint") {
     for (const key of ["jointLabelWeight", "jointCleanProb"] as const) {
       unused(key, 'it applies only to "objective": "joint"');
+    }
+    if (config.initFrom) {
+      throw new ConfigFieldError(
+        `${source}: field "initFrom" is ${JSON.stringify(config.initFrom)} but "objective" is ${JSON.stringify(config.objective)}; warm starts are implemented for "objective": "joint" only`,
+      );
     }
   } else if (config.jointCleanProb > 0.5) {
     throw new ConfigFieldError(

@@ -5,6 +5,8 @@
  *   t_x, t_y ~ U{0..T-1} independently,  x_t = alpha(t_x) x0 + sigma(t_x) eps_x,  y_t likewise,
  *   L = E[ ||eps_x_hat - eps_x||^2 ] + lambda * E[ ||eps_y_hat - eps_y||^2 ]   (means over entries)
  *
+ * (with the model's `label_prediction` "sample" the label term is lambda * E[ ||y0_hat - y0||^2 ])
+ *
  * so one network learns every conditional and the joint. To train the two conditionals at their exact
  * conditioning point, with probability `cleanLabelProb` an example's label is CLEAN (y_t = y0,
  * t_y = 0: the p(x | y) case) and with probability `cleanImageProb` its image is (t_x = 0, x_t = x0:
@@ -28,10 +30,15 @@ export interface JointObjectiveSettings {
   cleanImageProb: number;
 }
 
+/**
+ * The defaults favour the label task: lambda 4 (the label term is 10 numbers against the image's 784,
+ * and its gradient reaches the U-Net only through the head) and a clean modality a quarter of the time
+ * each, so that p(y | x) and p(x | y) are trained at their exact conditioning point on half the batch.
+ */
 export const JOINT_DEFAULTS: JointObjectiveSettings = {
-  labelWeight: 1,
-  cleanLabelProb: 0.1,
-  cleanImageProb: 0.1,
+  labelWeight: 4,
+  cleanLabelProb: 0.25,
+  cleanImageProb: 0.25,
 };
 
 /** One batch of the joint objective (host-drawn). `w*` is 0 where that modality is clean. */
@@ -135,7 +142,9 @@ export function jointLoss(
     const yt = noised(b.y0, b.noiseY, b.alphaY, b.sigmaY);
     const out = model.forward(params, xt, b.tx, yt, b.ty);
     const lx = weightedMse(out.epsX, b.noiseX, b.weightX);
-    const ly = weightedMse(out.epsY, b.noiseY, b.weightY);
+    // label_prediction "sample": the head predicts y0, its loss is on y0 (joint-unet-config.ts)
+    const targetY = model.config.label_prediction === "sample" ? b.y0 : b.noiseY;
+    const ly = weightedMse(out.epsY, targetY, b.weightY);
     return T.add(lx, T.mul(ly, s.labelWeight));
   };
 }

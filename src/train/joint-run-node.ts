@@ -6,6 +6,9 @@
  *
  *   checkpoint.safetensors, log.jsonl, loss.png    as any run (run-node.ts)
  *   model_index.json, joint/, scheduler/           the final model (EMA weights; joint-folder-node.ts)
+ *
+ * `initFrom` (--init-from DIR): a fresh run's U-Net starts from a trained diffusers UNet2DModel folder
+ * (init-from-node.ts; e.g. the class-conditional default run's unet/: its class embedding is skipped).
  */
 import { appendFile } from "node:fs/promises";
 import path from "node:path";
@@ -13,11 +16,12 @@ import { loadDataset } from "../data/registry.js";
 import type { Dataset } from "../data/types.js";
 import { datasetSize, exampleShape } from "../data/types.js";
 import { writeFileAtomic } from "../io/files.js";
-import { JointUNet } from "../models/joint-unet.js";
+import { JointUNet, LABEL_PREFIX } from "../models/joint-unet.js";
 import { saveJointFolder } from "../pipelines/joint-folder-node.js";
 import { foldIn, makeKey } from "../random/index.js";
 import { checkpointPath, loadCheckpoint, readCheckpointMeta, saveCheckpoint } from "./checkpoint-node.js";
 import { ConfigFieldError, resolveTrainConfig, type TrainConfig } from "./config.js";
+import { warmStartFromFolder } from "./init-from-node.js";
 import { jointObjective } from "./joint-objective.js";
 import { lossTables } from "./losses.js";
 import { presetForData } from "./presets.js";
@@ -78,7 +82,13 @@ export async function runJointTraining(
   const meta = resumeFrom ? await readCheckpointMeta(out) : null;
   const modelConfig = meta
     ? meta.model
-    : { label_dim: data.numClasses, label_hidden: LABEL_HIDDEN, unet: { ...preset.model.config } };
+    : {
+        label_dim: data.numClasses,
+        label_hidden: LABEL_HIDDEN,
+        label_head: "pyramid",
+        label_prediction: "sample",
+        unet: { ...preset.model.config },
+      };
   const model = new JointUNet(modelConfig, { key: foldIn(makeKey(config.seed), INIT_DOMAIN) });
   if (model.config.label_dim !== data.numClasses) {
     throw new ConfigFieldError(
@@ -86,9 +96,15 @@ export async function runJointTraining(
     );
   }
   const names = model.parameterSpecs().map((s) => s.name);
+  // --init-from: a fresh run's U-Net starts from a trained one (the label branch keeps its init); a
+  // resumed run's weights are its checkpoint's, the folder is not read again.
+  const warm =
+    !resumeFrom && config.initFrom
+      ? await warmStartFromFolder(model.parameters(), config.initFrom, (n) => n.startsWith(LABEL_PREFIX))
+      : null;
   const state = resumeFrom
     ? (await loadCheckpoint(out, names)).state
-    : initialState(model.parameters(), config.seed);
+    : initialState(warm?.params ?? model.parameters(), config.seed);
   const scheduler = vpSchedulerConfig(config, true);
   const tables = lossTables(scheduler, lossConfigFor({ ...config, weighting: "none" }, null));
   const settings = {
@@ -137,6 +153,11 @@ export async function runJointTraining(
   progress.message(
     `${resumeFrom ? `resuming ${out} at step ${trainer.step}` : `training ${out}`}: joint (image, label) on ${config.dataset} (${datasetSize(data.train)} examples), JointUNet from preset ${preset.name}, ${model.parameterCount()} parameters`,
   );
+  if (warm) {
+    progress.message(
+      `--init-from ${config.initFrom}: ${warm.loaded.length} tensors loaded; skipped (not in the joint model): ${warm.skipped.join(", ") || "none"}; ${warm.kept.length} label-branch tensors keep their init`,
+    );
+  }
   let loss = Number.NaN;
   let validLoss: number | null = null;
   let badSteps = 0;

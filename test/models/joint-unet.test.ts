@@ -50,7 +50,47 @@ describe("JointUNet", () => {
     const plain = u.forward(u.parameters(), x, ints([10]));
     const parts = u.forwardParts(u.parameters(), x, ints([10]));
     expect(Array.from(parts.output.values())).toEqual(Array.from(plain.values()));
+    expect(parts.down.map((d) => d.shape)).toEqual([
+      [1, 8, 4, 4],
+      [1, 8, 4, 4],
+    ]);
     expect(parts.mid.shape).toEqual([1, 8, 4, 4]);
+  });
+
+  it('label_head "pyramid": the head reads every down block, the mid block, the label embedding and y_t', () => {
+    const m = new JointUNet({ ...TINY_JOINT, label_head: "pyramid" });
+    expect(m.toConfig().label_head).toBe("pyramid");
+    const specs = Object.fromEntries(m.parameterSpecs().map((s) => [s.name, s.shape]));
+    // pooled: 8 + 8 (down blocks) + 8 (mid), label embedding 32 (temb = 4 x 8), y_t 3
+    expect(specs["label_head.linear_1.weight"]).toEqual([8, 8 + 8 + 8 + 32 + 3]);
+    expect(["label_head.norms.0.weight", "label_head.norms.2.weight"].every((n) => n in specs)).toBe(true);
+    expect("label_head.norm.weight" in specs).toBe(false);
+    const p = m.parameters();
+    const x = rand(1, [2, 1, 8, 8]);
+    const y = rand(2, [2, 3]);
+    const t = ints([0, 0]);
+    const a = m.forward(p, x, t, y, ints([500, 500]));
+    expect(a.epsY.shape).toEqual([2, 3]);
+    const diff = (u: T.Tensor, v: T.Tensor) => Math.max(...Array.from(T.sub(u, v).values(), Math.abs));
+    // a clean image: eps_y changes with the image and with y_t
+    expect(diff(a.epsY, m.forward(p, T.mul(x, -1), t, y, ints([500, 500])).epsY)).toBeGreaterThan(1e-4);
+    expect(diff(a.epsY, m.forward(p, x, t, T.mul(y, -1), ints([500, 500])).epsY)).toBeGreaterThan(1e-4);
+    // the image path is the same U-Net: eps_x of both layouts agree when their shared weights do
+    const mid = new JointUNet(TINY_JOINT);
+    const shared = { ...mid.parameters() };
+    for (const [k, v] of Object.entries(p)) if (!k.startsWith("label_head.")) shared[k] = v;
+    const b = mid.forward(shared, x, t, y, ints([500, 500]));
+    expect(Array.from(b.epsX.values())).toEqual(Array.from(a.epsX.values()));
+  });
+
+  it('a config without label_head is the first layout ("mid"); an unknown one names the field', () => {
+    const m = new JointUNet(TINY_JOINT);
+    expect(m.config.label_head).toBe("mid");
+    expect(m.parameterSpecs().find((s) => s.name === "label_head.linear_1.weight")?.shape).toEqual([
+      8,
+      8 + 32,
+    ]);
+    expect(() => new JointUNet({ ...TINY_JOINT, label_head: "top" })).toThrow(/label_head/);
   });
 
   it("errors name the shape and the field on bad input", () => {

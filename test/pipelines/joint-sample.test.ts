@@ -11,6 +11,7 @@ import {
   type JointSampler,
   jointSampler,
   jointTimesteps,
+  labelEps,
   sampleImagesGivenLabels,
   sampleLabelsGivenImages,
   samplePairs,
@@ -39,6 +40,26 @@ function spy(model: JointUNet): { s: JointSampler; calls: { y: number[]; ty: num
 
 describe("joint sampling", () => {
   const model = new JointUNet(TINY_JOINT, { key: makeKey(5) });
+
+  it('label_prediction "sample": the sampler turns y0_hat into eps_y = (y_t - alpha y0_hat) / sigma', async () => {
+    const m = new JointUNet({ ...TINY_JOINT, label_prediction: "sample" }, { key: makeKey(6) });
+    const p = m.parameters();
+    const s = jointSampler(m, p, SCHED);
+    const x = rand(1, [2, 1, 8, 8]);
+    const y = rand(2, [2, 3]);
+    const ty = T.tensor([10, 700], [2], "int32");
+    const tx = T.tensor([0, 0], [2], "int32");
+    const y0 = m.forward(p, x, tx, y, ty).epsY.values();
+    const eps = (await s.forward(x, tx, y, ty)).epsY.values();
+    const yv = y.values();
+    for (let i = 0; i < 6; i++) {
+      const abar = s.alphasCumprod[i < 3 ? 10 : 700]!;
+      expect(eps[i]!).toBeCloseTo((yv[i]! - Math.sqrt(abar) * y0[i]!) / Math.sqrt(1 - abar), 3);
+    }
+    // labelEps is that conversion
+    const direct = labelEps(T.tensor(y0, [2, 3]), y, ty, s.alphasCumprod).values();
+    for (let i = 0; i < 6; i++) expect(direct[i]!).toBeCloseTo(eps[i]!, 3);
+  });
 
   it("leading timesteps: 1000 / 4 -> 750 500 250 0; a bad count names the range", () => {
     expect(jointTimesteps(1000, 4)).toEqual([750, 500, 250, 0]);

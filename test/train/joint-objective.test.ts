@@ -34,7 +34,11 @@ describe("the joint objective's draws", () => {
   });
 
   it("clean label and clean image each come with their probability (10% each of 20000)", () => {
-    const kinds = drawCleanKinds(makeKey(1), 20000, JOINT_DEFAULTS);
+    const kinds = drawCleanKinds(makeKey(1), 20000, {
+      labelWeight: 1,
+      cleanLabelProb: 0.1,
+      cleanImageProb: 0.1,
+    });
     const frac = (k: number) => kinds.filter((v) => v === k).length / kinds.length;
     expect(frac(1)).toBeGreaterThan(0.09);
     expect(frac(1)).toBeLessThan(0.11);
@@ -99,6 +103,35 @@ describe("the joint objective's draws", () => {
     expect(Number.isFinite(full)).toBe(true);
     expect(full).toBeGreaterThan(imageOnly);
   });
+
+  it('label_prediction "sample": the label term is the MSE of the head\'s output against y0, not eps_y', () => {
+    const m = new JointUNet({ ...TINY_JOINT, label_head: "pyramid", label_prediction: "sample" });
+    const B = 4;
+    const s = { ...JOINT_DEFAULTS, cleanLabelProb: 0, cleanImageProb: 0 };
+    const b = drawJointInputs(
+      makeKey(4),
+      new Float32Array(B * 64),
+      [B, 1, 8, 8],
+      new Int32Array(B),
+      3,
+      tables,
+      s,
+    );
+    const p = m.parameters();
+    const label = jointLoss(m, s)(p, b).item() - jointLoss(m, { ...s, labelWeight: 0 })(p, b).item();
+    const yt = T.add(T.mul(T.reshape(b.alphaY, [B, 1]), b.y0), T.mul(T.reshape(b.sigmaY, [B, 1]), b.noiseY));
+    const xt = T.add(
+      T.mul(T.reshape(b.alphaX, [B, 1, 1, 1]), b.x0),
+      T.mul(T.reshape(b.sigmaX, [B, 1, 1, 1]), b.noiseX),
+    );
+    const head = m.forward(p, xt, b.tx, yt, b.ty).epsY;
+    const mse = (target: T.Tensor) => {
+      const d = T.sub(head, target);
+      return T.mean(T.mul(d, d)).item();
+    };
+    expect(label / s.labelWeight).toBeCloseTo(mse(b.y0), 4);
+    expect(Math.abs(mse(b.y0) - mse(b.noiseY))).toBeGreaterThan(1e-2);
+  });
 });
 
 describe("the joint objective in the Trainer (compiled step)", () => {
@@ -138,9 +171,10 @@ describe("the joint objective in the Trainer (compiled step)", () => {
 
 describe("the joint objective's config fields", () => {
   const resolve = (p: Record<string, unknown>) => resolveTrainConfig(p, () => getPreset("unet28"));
-  it("default to lambda 1, p 0.1 and no SNR weighting", () => {
+  it("default to lambda 4, p 0.25 and no SNR weighting (the objective's own defaults agree)", () => {
     const { config } = resolve({ objective: "joint" });
-    expect([config.jointLabelWeight, config.jointCleanProb, config.weighting]).toEqual([1, 0.1, "none"]);
+    expect([config.jointLabelWeight, config.jointCleanProb, config.weighting]).toEqual([4, 0.25, "none"]);
+    expect(JOINT_DEFAULTS).toEqual({ labelWeight: 4, cleanLabelProb: 0.25, cleanImageProb: 0.25 });
   });
   it("errors name the field: set without objective joint, p above 0.5, lambda not positive", () => {
     expect(() => resolve({ jointLabelWeight: 2 })).toThrow(
