@@ -125,6 +125,18 @@ export interface QualityRow {
   report: SampleQualityReport;
 }
 
+/** The metrics of a row as the JSON row files store them (lever table, few-step table). */
+export function rowMetrics(r: QualityRow) {
+  return {
+    fid: r.fid,
+    kid: r.kid,
+    kidStderr: r.kidStderr,
+    precision: r.precision,
+    recall: r.recall,
+    accuracy: r.report.accuracy?.overall ?? null,
+  };
+}
+
 export interface QualityResult {
   model: string;
   modelSteps: number | null;
@@ -373,12 +385,7 @@ export async function runQualityBench(options: QualityOptions): Promise<QualityR
         guidanceScale: o.guidanceScale,
         samples: r.samples,
         seed: o.seed,
-        fid: r.fid,
-        kid: r.kid,
-        kidStderr: r.kidStderr,
-        precision: r.precision,
-        recall: r.recall,
-        accuracy: r.report.accuracy?.overall ?? null,
+        ...rowMetrics(r),
         date: new Date().toISOString(),
       })),
       o.rowsFile,

@@ -35,7 +35,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { runOfFolder, runQualityBench } from "../bench/quality.js";
+import { rowMetrics, runOfFolder, runQualityBench } from "../bench/quality.js";
 import { readJsonRows, type TableMarkers, writeRowsAndTable } from "../bench/table-rows.js";
 import { main } from "../src/cli/main.js";
 import { loadPipeline } from "../src/pipelines/pipeline-node.js";
@@ -406,12 +406,7 @@ export async function runRow(o: TableOptions): Promise<FewStepEntry[]> {
       sampler: preset.sampler,
       steps: r.steps,
       nfe: r.nfe,
-      fid: r.fid,
-      kid: r.kid,
-      kidStderr: r.kidStderr,
-      precision: r.precision,
-      recall: r.recall,
-      accuracy: r.report.accuracy?.overall ?? null,
+      ...rowMetrics(r),
       trainingSeconds: run?.seconds ?? null,
       trainSteps: run?.steps ?? null,
       ...(seconds === undefined ? {} : { commandSeconds: seconds }),

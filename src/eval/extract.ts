@@ -3,8 +3,10 @@
  * batch; the last batch is padded), returning float64 features and logits. Browser-safe (needs a
  * default runtime set with `T.setDefaultRuntime`).
  */
+
 import type { Params } from "../nn/module.js";
 import * as T from "../tensor/index.js";
+import { cachedForward, type ForwardCache } from "../util/cache.js";
 import type { FeatureNet, FeatureNetOutput } from "./feature-net.js";
 import { type Matrix, matrix } from "./matrix.js";
 
@@ -23,7 +25,7 @@ export interface Extracted {
 }
 
 type CompiledForward = (x: T.Tensor) => Promise<FeatureNetOutput>;
-const compiled = new WeakMap<FeatureNet, WeakMap<Params, Map<number, CompiledForward>>>();
+const compiled: ForwardCache<FeatureNet, Params, CompiledForward> = new WeakMap();
 
 /**
  * The net's forward with `params` compiled in as constants (cached per net, params and threads):
@@ -31,22 +33,9 @@ const compiled = new WeakMap<FeatureNet, WeakMap<Params, Map<number, CompiledFor
  * `compiledForward`), which it cannot do for filters given as graph inputs.
  */
 function compiledForward(net: FeatureNet, params: Params, threads: number): CompiledForward {
-  let byParams = compiled.get(net);
-  if (!byParams) {
-    byParams = new WeakMap();
-    compiled.set(net, byParams);
-  }
-  let byThreads = byParams.get(params);
-  if (!byThreads) {
-    byThreads = new Map();
-    byParams.set(params, byThreads);
-  }
-  let f = byThreads.get(threads);
-  if (!f) {
-    f = T.compile((x: T.Tensor) => net.forward(params, x), threads > 0 ? { threads } : {});
-    byThreads.set(threads, f);
-  }
-  return f;
+  return cachedForward(compiled, net, params, threads, () =>
+    T.compile((x: T.Tensor) => net.forward(params, x), threads > 0 ? { threads } : {}),
+  );
 }
 
 /** Checks that `images` holds whole [C, H, W] images of the net's size; returns their count. */

@@ -15,6 +15,7 @@
  * sampler) fail with a NonFiniteError instead of being returned (they would become a black PNG).
  * Browser-safe.
  */
+
 import {
   type HookInfo,
   levelFromAbar,
@@ -38,6 +39,7 @@ import { firstNonFiniteIndex, NonFiniteError } from "../nn/finite.js";
 import type { Params } from "../nn/module.js";
 import type { Key } from "../random/index.js";
 import * as T from "../tensor/index.js";
+import { cachedForward, type ForwardCache } from "../util/cache.js";
 import type { WarnFn } from "../util/warn.js";
 import {
   type ClassifierGuidance,
@@ -128,7 +130,7 @@ type Forward = (params: Params, x: T.Tensor, t: T.Tensor, labels?: T.Tensor) => 
 
 /** Cache key of the forward that takes the weights as inputs (a frozen forward is keyed by its params). */
 const INPUT_WEIGHTS: Params = {};
-const compiledForwards = new WeakMap<Denoiser, WeakMap<Params, Map<number, Forward>>>();
+const compiledForwards: ForwardCache<Denoiser, Params, Forward> = new WeakMap();
 
 /**
  * The compiled forward of `denoiser` (cached per denoiser and thread count). With `frozen`, the
@@ -140,23 +142,9 @@ const compiledForwards = new WeakMap<Denoiser, WeakMap<Params, Map<number, Forwa
  * from the input-weights graph by float rounding only (other kernels).
  */
 export function compiledForward(denoiser: Denoiser, threads = 0, frozen?: Params): Forward {
-  let byParams = compiledForwards.get(denoiser);
-  if (!byParams) {
-    byParams = new WeakMap();
-    compiledForwards.set(denoiser, byParams);
-  }
-  const key = frozen ?? INPUT_WEIGHTS;
-  let byThreads = byParams.get(key);
-  if (!byThreads) {
-    byThreads = new Map();
-    byParams.set(key, byThreads);
-  }
-  let f = byThreads.get(threads);
-  if (!f) {
-    f = buildForward(denoiser, threads > 0 ? { threads } : {}, frozen);
-    byThreads.set(threads, f);
-  }
-  return f;
+  return cachedForward(compiledForwards, denoiser, frozen ?? INPUT_WEIGHTS, threads, () =>
+    buildForward(denoiser, threads > 0 ? { threads } : {}, frozen),
+  );
 }
 
 function buildForward(denoiser: Denoiser, opts: { threads?: number }, frozen?: Params): Forward {
