@@ -9,7 +9,7 @@
  *   npx tsx scripts/inpaint-mnist.ts --model runs/mnist-uncond --out runs/inpaint \
  *     --method replace|repaint|reconstruction [--n 500] [--steps 50] [--jump 10] [--resample 10] [--weight W]
  *     [--start S] [--batch B] [--null-class | --infer-class [--levels L] [--fill completion|mean] [--pick argmax|sample]
- *     [--guidance G] [--temperature TAU] [--draws D] [--timesteps T1,T2,..]
+ *     [--guidance G] [--temperature TAU] [--draws D] [--timesteps T1,T2,..] [--candidates C]
  *     [--posterior-only]] [--tag NAME]
  * --infer-class (class-conditional models with a null class): each digit's class is inferred from its
  * left half by the model's own denoising errors (pipelines/inpaint.ts, InferClassOptions), never from
@@ -57,6 +57,7 @@ const { values: a } = parseArgs({
     draws: { type: "string", default: "1" },
     start: { type: "string", default: "0" },
     timesteps: { type: "string" },
+    candidates: { type: "string", default: "1" },
   },
 });
 const n = Number(a.n);
@@ -101,6 +102,7 @@ let method = "";
 let posteriorRight = 0;
 let pickedRight = 0;
 let logLik = 0;
+let finalRight = 0;
 for (let k = 0; k * batch < n; k++) {
   const m = Math.min(batch, n - k * batch);
   const slice = T.tensor(test.images.subarray(k * batch * 28 * 28, (k * batch + m) * 28 * 28), [
@@ -119,6 +121,7 @@ for (let k = 0; k * batch < n; k++) {
           inferClass: {
             levels: Number(a.levels),
             draws: Number(a.draws),
+            candidates: Number(a.candidates),
             ...(a.timesteps ? { timesteps: a.timesteps.split(",").map(Number) } : {}),
             fill: a.fill as "completion" | "mean",
             pick: a.pick as "argmax" | "sample",
@@ -144,6 +147,8 @@ for (let k = 0; k * batch < n; k++) {
   });
   nfe += out.nfe;
   if ("samples" in out) {
+    if (a["infer-class"] && out.labels)
+      for (let j = 0; j < m; j++) if (out.labels[j] === test.labels![k * batch + j]) finalRight++;
     parts.push(Float32Array.from(out.samples.values() as Float32Array));
     method = out.sampler;
   }
@@ -206,8 +211,10 @@ console.log(
     knownExact: `${exact}/${known}`,
     ...(a["infer-class"]
       ? {
+          candidates: Number(a.candidates),
           posteriorAccuracy: posteriorRight / n,
           pickedAccuracy: pickedRight / n,
+          completedClassAccuracy: finalRight / n,
           meanLogPosteriorOfLabel: Number((logLik / n).toFixed(4)),
         }
       : {}),

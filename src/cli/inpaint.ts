@@ -3,7 +3,7 @@
  *
  *   diffuse inpaint --model DIR --input FILE --mask FILE --out FILE [sampler flags of `diffuse sample`]
  *     [--repaint-jump J --repaint-resample R] [--reconstruction-guidance W]
- *     [--infer-class [--class-levels L] [--guidance-scale G]]
+ *     [--infer-class [--class-levels L] [--class-candidates C] [--guidance-scale G]]
  *
  * --input: a PNG (one image, 8-bit, its channels those of the model) or a safetensors file with
  * `images` [N, C, H, W] in [-1, 1]. --mask: a PNG (0 = generate, 255 = keep; gray) or a safetensors
@@ -71,6 +71,12 @@ export const INPAINT_COMMAND: Command = {
       kind: "posint",
       value: "L",
       help: "--infer-class: noise levels of the class posterior, over [0.1 T, 0.7 T] (default 5)",
+    },
+    {
+      name: "class-candidates",
+      kind: "posint",
+      value: "C",
+      help: "--infer-class: complete toward each of the C most probable classes and keep the completion whose known part the model explains best (default 1: the most probable class only)",
     },
     {
       name: "guidance-scale",
@@ -164,8 +170,11 @@ export async function runInpaint(s: InpaintSettings, progress?: NodeJS.WriteStre
   const spec = samplerSpec({ sampler: "ddpm", ...v });
   await makeDir(path.dirname(path.resolve(s.out)), "--out");
   const infer = v.inferClass === true;
-  if (!infer && (v.classLevels !== undefined || v.guidanceScale !== undefined))
-    throw new UsageError("--class-levels and --guidance-scale go with --infer-class");
+  if (
+    !infer &&
+    (v.classLevels !== undefined || v.classCandidates !== undefined || v.guidanceScale !== undefined)
+  )
+    throw new UsageError("--class-levels, --class-candidates and --guidance-scale go with --infer-class");
   const pipe = await loadPipeline(s.model, { maxMemory: memoryLimitFrom(v), memoryHint: MEMORY_HINT });
   if (
     infer &&
@@ -191,7 +200,10 @@ export async function runInpaint(s: InpaintSettings, progress?: NodeJS.WriteStre
     ...(w !== undefined ? { reconstructionGuidance: w } : {}),
     ...(infer
       ? {
-          inferClass: v.classLevels !== undefined ? { levels: v.classLevels as number } : true,
+          inferClass: {
+            ...(v.classLevels !== undefined ? { levels: v.classLevels as number } : {}),
+            ...(v.classCandidates !== undefined ? { candidates: v.classCandidates as number } : {}),
+          },
           ...(v.guidanceScale !== undefined ? { guidanceScale: v.guidanceScale as number } : {}),
         }
       : {}),

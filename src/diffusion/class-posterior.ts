@@ -24,22 +24,11 @@ import { type PredictionType, predictEps } from "./parametrization.js";
 /** The network on a batch x [B, ...] at one timestep t with one class per row y [B] (int32). */
 export type ClassModelFn = (x: T.Tensor, t: number, y: T.Tensor) => Promise<T.Tensor>;
 
-export interface ClassPosteriorOptions {
-  /** Number of classes K (labels 0..K-1 are scored). */
+export interface ClassPosteriorOptions extends Omit<DenoisingErrorOptions, "noiseRows"> {
+  /** Number of classes K (labels 0..K-1 are scored; every class of a sample on the same noise). */
   numClasses: number;
-  /** Model timesteps at which the error is measured (each with `draws` noise draws). */
-  timesteps: readonly number[];
-  /** The schedule's abar_t, indexed by model timestep. */
-  alphasCumprod: ArrayLike<number>;
-  predictionType: PredictionType;
-  /** Noise draws (shared by all classes). */
-  noise: NoiseSource;
-  /** Noise draws per timestep (default 1). */
-  draws?: number;
   /** tau of the module header (default 1). */
   temperature?: number;
-  /** Rows per network call (default: all N K rows of one draw at once). */
-  batch?: number;
 }
 
 export interface ClassPosterior {
@@ -105,6 +94,97 @@ export function sampleClasses(
   return out;
 }
 
+/** The noise levels, draws and model settings of a masked denoising error estimate. */
+export interface DenoisingErrorOptions {
+  /** Model timesteps at which the error is measured (each with `draws` noise draws). */
+  timesteps: readonly number[];
+  /** The schedule's abar_t, indexed by model timestep. */
+  alphasCumprod: ArrayLike<number>;
+  predictionType: PredictionType;
+  /** Noise draws, [noiseRows, ...] at a time. */
+  noise: NoiseSource;
+  /** Noise draws per timestep (default 1). */
+  draws?: number;
+  /** Rows per network call (default: all rows at once). */
+  batch?: number;
+  /**
+   * Distinct noise rows per draw (default: one per row of x0): row r of x0 is noised with row
+   * r % noiseRows, so rows that are versions of one sample (its classes, its candidate completions)
+   * share their noise and their errors differ by far less Monte Carlo noise.
+   */
+  noiseRows?: number;
+}
+
+/**
+ * The mean masked squared error || m * (eps - eps_theta(x_t, t, y)) ||^2 of each row of x0 [R, ...]
+ * with its own class `labels[r]`, over `timesteps` x `draws` (the module header's estimate of
+ * -log p(x_known | y) up to scale). Returns [R].
+ */
+export async function maskedDenoisingErrors(
+  model: ClassModelFn,
+  x0: T.Tensor,
+  mask: T.Tensor,
+  labels: Int32Array,
+  o: DenoisingErrorOptions,
+): Promise<Float64Array> {
+  if (o.timesteps.length === 0) invalid("class posterior timesteps", "[]", "at least one timestep");
+  for (const t of o.timesteps) {
+    if (!(Number.isInteger(t) && t >= 0 && t < o.alphasCumprod.length))
+      invalid("class posterior timestep", t, `an integer in [0, ${o.alphasCumprod.length})`);
+  }
+  const draws = o.draws ?? 1;
+  if (!(Number.isInteger(draws) && draws >= 1)) invalid("class posterior draws", draws, "an integer >= 1");
+  const shape = [...x0.shape];
+  if (mask.shape.length !== shape.length || mask.shape.some((d, i) => d !== shape[i]))
+    invalid("class posterior mask shape", `[${mask.shape.join(", ")}]`, `[${shape.join(", ")}] (as x0)`);
+  const rows = shape[0]!;
+  if (labels.length !== rows) invalid("class posterior labels", labels.length, `one per row of x0 (${rows})`);
+  const N = o.noiseRows ?? rows;
+  if (!(Number.isInteger(N) && N >= 1 && rows % N === 0))
+    invalid("class posterior noiseRows", N, `a divisor of the rows of x0 (${rows})`);
+  const D = x0.size / rows;
+  const m = mask.values();
+  const errors = new Float64Array(rows);
+  const batch = Math.max(1, Math.min(o.batch ?? rows, rows));
+  const ch = shape[1]!;
+  for (const t of o.timesteps) {
+    const abar = o.alphasCumprod[t]!;
+    const c = { alpha: Math.sqrt(abar), sigma: Math.sqrt(1 - abar) };
+    for (let d = 0; d < draws; d++) {
+      const eps = o.noise([N, ...shape.slice(1)]);
+      const ev = eps.values();
+      const epsRows =
+        N === rows
+          ? eps
+          : T.concat(
+              Array.from({ length: rows / N }, () => eps),
+              0,
+            );
+      const xv = T.add(T.mul(x0, c.alpha), T.mul(epsRows, c.sigma)).values();
+      for (let r0 = 0; r0 < rows; r0 += batch) {
+        const b = Math.min(batch, rows - r0);
+        const xb = T.tensor(xv.subarray(r0 * D, (r0 + b) * D) as Float32Array, [b, ...shape.slice(1)]);
+        const out = await model(xb, t, T.tensor(labels.subarray(r0, r0 + b), [b], "int32"));
+        const main = shape.length > 2 && out.shape[1] === 2 * ch ? T.narrow(out, 1, 0, ch) : out;
+        const e = predictEps(o.predictionType, main, xb, c).values();
+        for (let j = 0; j < b; j++) {
+          const r = r0 + j;
+          const n = r % N;
+          let s = 0;
+          for (let i = 0; i < D; i++) {
+            const w = m[r * D + i]!;
+            if (w === 0) continue;
+            const diff = ev[n * D + i]! - e[j * D + i]!;
+            s += w * diff * diff;
+          }
+          errors[r]! += s / (o.timesteps.length * draws);
+        }
+      }
+    }
+  }
+  return errors;
+}
+
 /**
  * p(y | x0 at the known entries) for x0 [N, ...] (known entries given, the rest a fill) and `mask`
  * (same shape, 1 = known): the module header's estimate with every class scored on the same draws.
@@ -117,63 +197,36 @@ export async function classPosterior(
 ): Promise<ClassPosterior> {
   const K = o.numClasses;
   if (!(Number.isInteger(K) && K >= 2)) invalid("class posterior numClasses", K, "an integer >= 2");
-  if (o.timesteps.length === 0) invalid("class posterior timesteps", "[]", "at least one timestep");
-  for (const t of o.timesteps) {
-    if (!(Number.isInteger(t) && t >= 0 && t < o.alphasCumprod.length))
-      invalid("class posterior timestep", t, `an integer in [0, ${o.alphasCumprod.length})`);
-  }
-  const draws = o.draws ?? 1;
-  if (!(Number.isInteger(draws) && draws >= 1)) invalid("class posterior draws", draws, "an integer >= 1");
-  const shape = [...x0.shape];
-  if (mask.shape.length !== shape.length || mask.shape.some((d, i) => d !== shape[i]))
-    invalid("class posterior mask shape", `[${mask.shape.join(", ")}]`, `[${shape.join(", ")}] (as x0)`);
-  const N = shape[0]!;
-  const D = x0.size / N;
-  const m = mask.values();
+  const N = x0.shape[0]!;
+  // Rows k N + n: sample n with class k, every class of a sample on the same noise.
+  const tile = (x: T.Tensor) =>
+    T.concat(
+      Array.from({ length: K }, () => x),
+      0,
+    );
+  if (mask.shape.length !== x0.shape.length || mask.shape.some((d, i) => d !== x0.shape[i]))
+    invalid("class posterior mask shape", `[${mask.shape.join(", ")}]`, `[${x0.shape.join(", ")}] (as x0)`);
+  const labels = Int32Array.from({ length: N * K }, (_, r) => Math.floor(r / N));
+  const byRow = await maskedDenoisingErrors(model, tile(x0), tile(mask), labels, { ...o, noiseRows: N });
   const errors = new Float64Array(N * K);
-  const rows = N * K;
-  const batch = Math.max(1, Math.min(o.batch ?? rows, rows));
-  for (const t of o.timesteps) {
-    const abar = o.alphasCumprod[t]!;
-    const c = { alpha: Math.sqrt(abar), sigma: Math.sqrt(1 - abar) };
-    for (let d = 0; d < draws; d++) {
-      const eps = o.noise(shape);
-      const xt = T.add(T.mul(x0, c.alpha), T.mul(eps, c.sigma));
-      const xv = xt.values();
-      const ev = eps.values();
-      // Rows r = k N + n: class k, sample n (the same x_t and eps for every k).
-      for (let r0 = 0; r0 < rows; r0 += batch) {
-        const b = Math.min(batch, rows - r0);
-        const xs = new Float32Array(b * D);
-        const ys = new Int32Array(b);
-        for (let j = 0; j < b; j++) {
-          const r = r0 + j;
-          const n = r % N;
-          xs.set(xv.subarray(n * D, (n + 1) * D) as Float32Array, j * D);
-          ys[j] = Math.floor(r / N);
-        }
-        const xb = T.tensor(xs, [b, ...shape.slice(1)]);
-        const out = await model(xb, t, T.tensor(ys, [b], "int32"));
-        const ch = shape[1]!;
-        const main = shape.length > 2 && out.shape[1] === 2 * ch ? T.narrow(out, 1, 0, ch) : out;
-        const e = predictEps(o.predictionType, main, xb, c).values();
-        for (let j = 0; j < b; j++) {
-          const r = r0 + j;
-          const n = r % N;
-          let s = 0;
-          for (let i = 0; i < D; i++) {
-            const w = m[n * D + i]!;
-            if (w === 0) continue;
-            const diff = ev[n * D + i]! - e[j * D + i]!;
-            s += w * diff * diff;
-          }
-          errors[n * K + ys[j]!]! += s / (o.timesteps.length * draws);
-        }
-      }
-    }
-  }
+  for (let r = 0; r < N * K; r++) errors[(r % N) * K + Math.floor(r / N)] = byRow[r]!;
   const { probs, argmax } = posteriorFromErrors(errors, K, o.temperature ?? 1);
   return { probs, errors, argmax, numClasses: K };
+}
+
+/** The `count` most probable classes of each row of `probs` ([N, K]), best first: [count][N]. */
+export function topClasses(probs: ArrayLike<number>, numClasses: number, count: number): Int32Array[] {
+  if (!(Number.isInteger(count) && count >= 1 && count <= numClasses))
+    invalid("class candidates", count, `an integer in [1, ${numClasses}]`);
+  const N = probs.length / numClasses;
+  const out = Array.from({ length: count }, () => new Int32Array(N));
+  for (let n = 0; n < N; n++) {
+    const order = Array.from({ length: numClasses }, (_, k) => k).sort(
+      (a, b) => probs[n * numClasses + b]! - probs[n * numClasses + a]! || a - b,
+    );
+    for (let r = 0; r < count; r++) out[r]![n] = order[r]!;
+  }
+  return out;
 }
 
 /**

@@ -17,8 +17,10 @@
 import {
   type ClassPosterior,
   classPosterior,
+  maskedDenoisingErrors,
   posteriorTimesteps,
   sampleClasses,
+  topClasses,
 } from "../diffusion/class-posterior.js";
 import { knownPart } from "../diffusion/constraints/mask.js";
 import {
@@ -78,6 +80,11 @@ export interface InpaintOptions {
  *    (the same noise for every class);
  * 3. y-hat = its argmax ("argmax", default) or a draw from it ("sample"); the final completion is
  *    guided toward y-hat.
+ * With `candidates` C > 1 (argmax only), step 3 completes toward each of the C most probable classes
+ * and keeps, per sample, the completion whose known part the model explains best: the masked
+ * denoising error of completion k with class k, each completion now the fill of its own class (a
+ * coherent fill instead of the null-class one), every candidate of a sample on the same noise. The
+ * classes returned are the kept ones.
  */
 export interface InferClassOptions {
   /** Noise levels of the posterior estimate, spread over [0.1 T, 0.7 T] (default 5: t = 100, 250, ..., 700 of 1000). */
@@ -90,6 +97,8 @@ export interface InferClassOptions {
   pick?: "argmax" | "sample";
   /** Sharpness tau of the posterior (class-posterior.ts; default 1; argmax does not depend on it). */
   temperature?: number;
+  /** Completions toward the top C classes, the best-explained one kept (default 1: the argmax only). */
+  candidates?: number;
   /** Called with the posterior and the classes picked (e.g. to measure them against held-out labels). */
   onPosterior?: (posterior: ClassPosterior, picked: Int32Array) => void;
 }
@@ -429,15 +438,92 @@ export async function inpaint(
   let labels = c.labels;
   let nfe = 0;
   let prefix = "";
+  let posterior: ClassPosterior | undefined;
   if (infer) {
     const r = await inferWith(pipe, c, infer);
     labels = r.classes;
+    posterior = r.posterior;
     nfe += r.nfe;
     const levels = infer.timesteps ? `t = ${infer.timesteps.join(",")}` : `${infer.levels ?? 5} levels`;
     prefix = `inferred class (${levels}, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
+  }
+  const candidates = infer?.candidates ?? 1;
+  if (infer && candidates > 1) {
+    const out = await completeCandidates(pipe, c, infer, posterior!, candidates);
+    nfe += out.nfe;
+    const name = `${prefix.slice(0, -3)}, best of ${candidates} completions) + ${out.name}`;
+    return new PipelineOutput(T.tensor(out.samples, shape), out.classes, pipe.info, name, nfe);
   }
   const out = await complete(labels, labels ? scale : 1, seed);
   nfe += out.nfe;
   checkFiniteSamples(out.samples, shape, steps);
   return new PipelineOutput(T.tensor(out.samples, shape), labels, pipe.info, prefix + out.name, nfe);
+}
+
+/**
+ * InferClassOptions.candidates: one guided completion toward each of the top C classes (the same
+ * seed for each), then per sample the completion with the lowest masked denoising error of its known
+ * part under its own class (the posterior's levels and draws, noise shared by a sample's candidates).
+ */
+async function completeCandidates(
+  pipe: DiffusionPipeline,
+  c: ReturnType<typeof prepare>,
+  infer: InferClassOptions,
+  posterior: ClassPosterior,
+  count: number,
+): Promise<{ samples: Float32Array; classes: Int32Array; name: string; nfe: number }> {
+  if ((infer.pick ?? "argmax") !== "argmax")
+    throw new Error(
+      `inferClass.candidates: ${count} needs pick "argmax" (got ${JSON.stringify(infer.pick)})`,
+    );
+  const { N, shape, steps, seed } = c;
+  const top = topClasses(posterior.probs, posterior.numClasses, count);
+  const completions: Float32Array[] = [];
+  let nfe = 0;
+  let name = "";
+  for (const classes of top) {
+    const out = await c.complete(classes, c.scale, seed);
+    checkFiniteSamples(out.samples, shape, steps);
+    completions.push(out.samples);
+    nfe += out.nfe;
+    name = out.name;
+  }
+  const all = T.tensor(Float32Array.from(completions.flatMap((x) => Array.from(x))), [
+    count * N,
+    ...shape.slice(1),
+  ]);
+  const masks = T.concat(
+    Array.from({ length: count }, () => c.maskT),
+    0,
+  );
+  const labels = new Int32Array(count * N);
+  top.forEach((classes, r) => labels.set(classes, r * N));
+  const errors = await maskedDenoisingErrors(
+    async (x, t, y) => {
+      nfe++;
+      return c.forward(pipe.params, x, T.full([x.shape[0]!], t), y);
+    },
+    all,
+    masks,
+    labels,
+    {
+      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 5),
+      alphasCumprod: c.abar,
+      predictionType: c.type,
+      noise: gaussianNoise(seed + 4),
+      batch: N,
+      noiseRows: N,
+      ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
+    },
+  );
+  const D = all.size / (count * N);
+  const samples = new Float32Array(N * D);
+  const classes = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    let best = 0;
+    for (let r = 1; r < count; r++) if (errors[r * N + n]! < errors[best * N + n]!) best = r;
+    samples.set(completions[best]!.subarray(n * D, (n + 1) * D), n * D);
+    classes[n] = top[best]![n]!;
+  }
+  return { samples, classes, name, nfe };
 }

@@ -146,7 +146,9 @@ describe("diffuse inpaint", () => {
     );
     err.length = 0;
     expect(await main([...argv, "--mask", f("mask.png"), "--guidance-scale", "2"])).toBe(2);
-    expect(err.join("")).toMatch(/--class-levels and --guidance-scale go with --infer-class/);
+    expect(err.join("")).toMatch(
+      /--class-levels, --class-candidates and --guidance-scale go with --infer-class/,
+    );
     expect(existsSync(out)).toBe(false);
   });
   it("--infer-class on a class-conditional model with a null class: known pixels bit for bit", async () => {
@@ -179,6 +181,16 @@ describe("diffuse inpaint", () => {
     );
     const got = tensorToFloat32((await readSafetensorsFile(out)).tensors.get("samples")!);
     for (let i = 0; i < got.length; i++) if (i % H < 4) expect(Object.is(got[i], images[i])).toBe(true);
+    // --class-candidates 2: the best of the two most probable classes' completions, also exact.
+    const best = f("best-of-2.safetensors");
+    expect(
+      await main([...argv, "--out", best, "--steps", "3", "--infer-class", "--class-candidates", "2"]),
+    ).toBe(0);
+    const two = tensorToFloat32((await readSafetensorsFile(best)).tensors.get("samples")!);
+    for (let i = 0; i < two.length; i++) if (i % H < 4) expect(Object.is(two[i], images[i])).toBe(true);
+    err.length = 0;
+    expect(await main([...argv, "--out", best, "--infer-class", "--class-candidates", "3"])).toBe(1);
+    expect(err.join("")).toMatch(/class candidates 3 is not an integer in \[1, 2\]/);
   });
   it("requires its files", async () => {
     expect(await main(["inpaint", "--model", model])).toBe(2);

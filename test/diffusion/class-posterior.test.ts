@@ -6,9 +6,11 @@
 import { describe, expect, it } from "vitest";
 import {
   classPosterior,
+  maskedDenoisingErrors,
   posteriorFromErrors,
   posteriorTimesteps,
   sampleClasses,
+  topClasses,
 } from "../../src/diffusion/class-posterior.js";
 import { gaussianNoise } from "../../src/diffusion/noise.js";
 import * as T from "../../src/tensor/index.js";
@@ -98,7 +100,44 @@ describe("classPosterior", () => {
   });
 });
 
+describe("maskedDenoisingErrors", () => {
+  it("scores each row with its own class; rows sharing noise give the class posterior's errors", async () => {
+    // Two versions of each of 2 samples (rows r and r + 2 share noise), each with its own class.
+    const x = [template(1), template(3), template(1), template(3)];
+    const x0 = T.tensor(Float32Array.from(x.flatMap((v) => Array.from(v))), [4, D]);
+    const mask = T.tensor(
+      Float32Array.from({ length: 4 * D }, (_, i) => (i % D < 3 ? 1 : 0)),
+      [4, D],
+    );
+    const labels = Int32Array.from([1, 3, 2, 0]);
+    const { numClasses: _k, ...o } = options(5);
+    const e = await maskedDenoisingErrors(exactModel, x0, mask, labels, { ...o, noiseRows: 2 });
+    expect(e[0]).toBeLessThan(1e-6); // its own template, exactly explained
+    expect(e[1]).toBeLessThan(1e-6);
+    expect(e[2]).toBeGreaterThan(0.1);
+    expect(e[3]).toBeGreaterThan(0.1);
+    // classPosterior is this estimate over every class on shared noise: the same numbers.
+    const p = await classPosterior(exactModel, T.narrow(x0, 0, 0, 2), T.narrow(mask, 0, 0, 2), options(5));
+    expect(e[2]).toBe(p.errors[0 * K + 2]);
+    expect(e[3]).toBe(p.errors[1 * K + 0]);
+    await expect(maskedDenoisingErrors(exactModel, x0, mask, labels, { ...o, noiseRows: 3 })).rejects.toThrow(
+      /noiseRows 3 is not a divisor of the rows of x0 \(4\)/,
+    );
+    await expect(maskedDenoisingErrors(exactModel, x0, mask, labels.subarray(0, 3), o)).rejects.toThrow(
+      /labels 3 is not one per row of x0 \(4\)/,
+    );
+  });
+});
+
 describe("posteriorFromErrors and sampleClasses", () => {
+  it("topClasses: the C most probable classes per row, best first, ties to the lower class", () => {
+    const probs = [0.1, 0.5, 0.1, 0.3, 0.25, 0.25, 0.4, 0.1];
+    expect(topClasses(probs, 4, 2).map((r) => Array.from(r))).toEqual([
+      [1, 2],
+      [3, 0],
+    ]);
+    expect(() => topClasses(probs, 4, 5)).toThrow(/class candidates 5 is not an integer in \[1, 4\]/);
+  });
   it("softmax of -errors / tau, stable for large errors; argmax = least error", () => {
     const { probs, argmax } = posteriorFromErrors([1000, 1001, 1003, 5, 5, 5], 3, 1);
     expect(probs[0]).toBeCloseTo(1 / (1 + Math.exp(-1) + Math.exp(-3)), 12);

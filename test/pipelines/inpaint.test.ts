@@ -4,6 +4,7 @@
  * eager and against finite differences; clear errors for bad shapes and masks.
  */
 import { describe, expect, it } from "vitest";
+import { topClasses } from "../../src/diffusion/class-posterior.js";
 import { reconstructionLoss } from "../../src/diffusion/constraints/reconstruction.js";
 import { denoiserFromConfig } from "../../src/models/denoiser.js";
 import type { Params } from "../../src/nn/module.js";
@@ -243,6 +244,44 @@ describe("inpaint with inferClass", () => {
     });
     expectKnownExact(b.samples.values(), images.values(), (i) => i % 8 < 4);
     expect(Array.from(a.samples.values())).not.toEqual(Array.from(b.samples.values()));
+  });
+  it("candidates: keeps, per image, the top-C completion its own class explains best", async () => {
+    let probs: Float64Array | undefined;
+    const o = { steps: 3, seed: 6, guidanceScale: 2 };
+    const out = await inpaint(joint, images, leftHalf, {
+      ...o,
+      inferClass: { levels: 2, candidates: 2, onPosterior: (p) => (probs = p.probs) },
+    });
+    expectKnownExact(out.samples.values(), images.values(), (i) => i % 8 < 4);
+    const top = topClasses(probs!, 3, 2);
+    const kept = Array.from(out.labels!);
+    kept.forEach((k, n) => expect([top[0]![n], top[1]![n]]).toContain(k));
+    // Each kept completion is the guided completion toward its class (same seed, per-row noise).
+    const direct = await inpaint(joint, images, leftHalf, { ...o, labels: out.labels! });
+    expect(Array.from(out.samples.values())).toEqual(Array.from(direct.samples.values()));
+    // The null-class pass (3) and the posterior (2 levels x 3 classes), then 2 guided completions of
+    // 3 steps and the scoring of 2 candidates at 2 levels.
+    expect(out.nfe).toBe(3 + 2 * 3 + 2 * 3 + 2 * 2);
+    expect(out.sampler).toMatch(/best of 2 completions/);
+    // The kept one has the lower error: recompute both candidates' errors the same way.
+    const c0 = await inpaint(joint, images, leftHalf, { ...o, labels: top[0]! });
+    const c1 = await inpaint(joint, images, leftHalf, { ...o, labels: top[1]! });
+    const one = await inpaint(joint, images, leftHalf, { ...o, inferClass: { levels: 2 } });
+    expect(Array.from(one.samples.values())).toEqual(Array.from(c0.samples.values()));
+    expect(Array.from(one.labels!)).toEqual(Array.from(top[0]!));
+    const D = 64;
+    for (let n = 0; n < 2; n++) {
+      const pick = kept[n] === top[0]![n] ? c0 : c1;
+      expect(Array.from(out.samples.values().subarray(n * D, (n + 1) * D))).toEqual(
+        Array.from(pick.samples.values().subarray(n * D, (n + 1) * D)),
+      );
+    }
+    await expect(
+      inpaint(joint, images, leftHalf, { ...o, inferClass: { candidates: 2, pick: "sample" } }),
+    ).rejects.toThrow(/candidates: 2 needs pick "argmax"/);
+    await expect(inpaint(joint, images, leftHalf, { ...o, inferClass: { candidates: 4 } })).rejects.toThrow(
+      /class candidates.*\[1, 3\]/,
+    );
   });
   it("refuses unconditional models, models without a null class, and given labels", async () => {
     await expect(inpaint(pipeOf(UNET), images, leftHalf, { inferClass: true })).rejects.toThrow(
