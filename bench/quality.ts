@@ -45,6 +45,7 @@ import { SCHEDULER_SAMPLER_NAMES as SAMPLER_NAMES } from "../src/pipelines/sampl
 import * as T from "../src/tensor/index.js";
 import type { TrainConfig } from "../src/train/config.js";
 import { readLog, runTraining } from "../src/train/run-node.js";
+import { stepsForMinutes } from "../src/train/time-budget-node.js";
 import { configTraining, qualityConfig, rawWeightsFolder, recordRows } from "./quality-configs.js";
 
 /** The configurations of issue 5: DDPM 1000, DDIM 50 and 10, DPM-Solver++ 2M 20 and 10, UniPC 10, Euler 20. */
@@ -179,8 +180,6 @@ function checkDataset(dataset: string, field: string): string {
   return dataset;
 }
 
-const silent = { write: () => true, isTTY: false };
-
 /** Trains the preset into <out>/model for about `minutes` (or exactly `trainSteps`); returns its folder. */
 async function trainModel(o: QualityOptions, dataset: string, log: (s: string) => void) {
   const out = join(o.out!, "model");
@@ -196,15 +195,8 @@ async function trainModel(o: QualityOptions, dataset: string, log: (s: string) =
   let secondsPerStep: number | null = null;
   if (steps === undefined) {
     // Steps 10..30 of the real configuration, after the compile and the first data batches.
-    const settle = 10;
-    const timed = 20;
-    await runTraining(
-      { ...base, steps: 100_000, logEvery: 1, validEvery: 0, sampleEvery: 0, checkpointEvery: 0 },
-      { overwrite: true, haltAfter: settle + timed, progress: silent },
-    );
-    const time = new Map((await readLog(out)).map((r) => [r.step, r.time!]));
-    secondsPerStep = (time.get(settle + timed)! - time.get(settle)!) / timed;
-    steps = Math.max(10, Math.round(((o.minutes ?? 20) * 60) / secondsPerStep));
+    const budget = await stepsForMinutes(base, o.minutes ?? 20, { overwrite: true });
+    ({ steps, secondsPerStep } = budget);
     log(`training ${steps} steps (${secondsPerStep.toFixed(3)} s/step) for ~${o.minutes ?? 20} min`);
   }
   const run = await runTraining({ ...base, steps }, { overwrite: true });

@@ -21,8 +21,9 @@ import {
 } from "../train/config.js";
 import { FLOW_TIME_DISTRIBUTIONS } from "../train/flow-loss.js";
 import { PRESET_NAMES } from "../train/presets.js";
-import { runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
-import { type Command, type FlagValue, helpText, parseFlags } from "./args.js";
+import { runOut, runTraining, SIGNAL_EXIT_CODES } from "../train/run-node.js";
+import { stepsForMinutes } from "../train/time-budget-node.js";
+import { type Command, type FlagValue, helpText, parseFlags, UsageError } from "./args.js";
 import { LIMIT_FLAGS, memoryLimitFrom, threadsFrom } from "./limits.js";
 
 /**
@@ -160,6 +161,12 @@ export const TRAIN_COMMAND: Command = {
       help: "per-channel loss weights of images, one per channel (default: uniform)",
     },
     { name: "steps", kind: "posint", value: "N", help: "optimizer steps" },
+    {
+      name: "minutes",
+      kind: "number",
+      value: "M",
+      help: "train for about M minutes instead of --steps: 30 steps of this run are timed first, then --steps is set to fill M minutes",
+    },
     { name: "batch-size", kind: "posint", value: "B", help: "examples per micro-batch" },
     { name: "grad-accum", kind: "posint", value: "K", help: "micro-batches per optimizer step (default 1)" },
     { name: "lr", kind: "number", value: "LR", help: "peak learning rate" },
@@ -256,7 +263,7 @@ export const TRAIN_COMMAND: Command = {
 export async function trainSettings(
   values: Record<string, FlagValue>,
 ): Promise<{ partial: Partial<TrainConfig>; overwrite: boolean; maxMemory: number }> {
-  const { config: file, overwrite, maxMemory: _, forceThreads: __, ...flags } = values;
+  const { config: file, overwrite, maxMemory: _, forceThreads: __, minutes: ___, ...flags } = values;
   let fromFile: Record<string, unknown> = {};
   if (typeof file === "string") {
     const raw = await readJsonFile(file, "config file");
@@ -292,7 +299,28 @@ export async function trainMain(argv: string[]): Promise<number> {
   const { partial, overwrite, maxMemory } = await trainSettings(values);
   const stop = onStopSignals();
   try {
-    const result = await runTraining(partial, { overwrite, maxMemory, signal: stop.signal });
+    const minutes = values.minutes as number | undefined;
+    if (minutes !== undefined) {
+      if (values.steps !== undefined || partial.resume === true)
+        throw new UsageError("--minutes sets the steps of a fresh run: not with --steps or --resume");
+      const out = runOut(partial);
+      process.stderr.write(`timing 30 steps in ${out} for a budget of ${minutes} min\n`);
+      const budget = await stepsForMinutes({ ...partial, out }, minutes, {
+        overwrite,
+        maxMemory,
+        signal: stop.signal,
+      });
+      process.stderr.write(
+        `training ${budget.steps} steps (${budget.secondsPerStep.toFixed(3)} s/step) for about ${minutes} min\n`,
+      );
+      Object.assign(partial, { out, steps: budget.steps });
+    }
+    // After a timing run the folder is this command's own: no checkpoint is left, the log is replaced.
+    const result = await runTraining(partial, {
+      overwrite: overwrite || minutes !== undefined,
+      maxMemory,
+      signal: stop.signal,
+    });
     process.stdout.write(
       `${JSON.stringify({ out: result.out, step: result.step, loss: result.loss, validLoss: result.validLoss, seconds: Math.round(result.elapsed) })}\n`,
     );

@@ -497,7 +497,7 @@ async function completeCandidates(
     0,
   );
   const labels = new Int32Array(count * N);
-  top.forEach((classes, r) => labels.set(classes, r * N));
+  for (const [r, classes] of top.entries()) labels.set(classes, r * N);
   const errors = await maskedDenoisingErrors(
     async (x, t, y) => {
       nfe++;

@@ -197,7 +197,7 @@ export async function runTraining(
   partial: Partial<TrainConfig>,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const out = partial.out ?? defaultOut(partial.dataset ?? TRAIN_DATA_DEFAULTS.dataset);
+  const out = runOut(partial);
   await makeDir(out, "--out");
   for (const sub of ["", "unet", "scheduler", "samples"]) await removeStaleTemporaries(path.join(out, sub));
   const {
@@ -438,6 +438,11 @@ function checkSampler(config: TrainConfig, isImage: boolean): void {
       `config: fields "sampler" ${JSON.stringify(config.sampler)} / "samplerSteps" ${config.samplerSteps}: ${(e as Error).message}`,
     );
   }
+}
+
+/** The run folder of `partial`: its `out`, or the dataset's default one. */
+export function runOut(partial: Partial<TrainConfig>): string {
+  return partial.out ?? defaultOut(partial.dataset ?? TRAIN_DATA_DEFAULTS.dataset);
 }
 
 /** runs/<dataset> ("folder:/a/b" -> runs/folder-b). */

@@ -124,6 +124,29 @@ describe("train, sample, info on a tiny 2-D model", () => {
     expect(decodePng(readFileSync(path.join(model, "samples.png"))).width).toBe(512);
   });
 
+  it("--minutes times 30 steps, then trains the steps that fill the budget", async () => {
+    const dir = path.join(root, "budget");
+    const argv = ["train", "--dataset", "moons", "--limit", "400", "--batch-size", "32", "--out", dir];
+    argv.push("--num-samples", "16", "--sampler", "ddim", "--sampler-steps", "2", "--threads", "1");
+    expect(await main([...argv, "--minutes", "0.02"]), stderr()).toBe(0);
+    const m = stderr().match(/training (\d+) steps \(([0-9.]+) s\/step\) for about 0.02 min/);
+    expect(m, stderr()).not.toBeNull();
+    const steps = Number(m![1]);
+    // 0.02 min = 1.2 s at the printed rate (rounded to 1 ms: within a step or two), at least 10.
+    expect(Math.abs(steps - Math.max(10, 1.2 / Number(m![2])))).toBeLessThan(2.5);
+    expect(JSON.parse(out.join(""))).toMatchObject({ out: dir, step: steps });
+    // The run is one of that many steps: the timing run's log lines are gone.
+    const log = readFileSync(path.join(dir, "log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(Math.max(...log.map((r) => r.step ?? 0))).toBe(steps);
+    expect(log.filter((r) => r.step === 10 && r.loss !== undefined)).toHaveLength(1);
+    out.length = 0;
+    expect(await main([...argv, "--minutes", "1", "--steps", "5"])).toBe(2);
+    expect(stderr()).toMatch(/--minutes sets the steps of a fresh run: not with --steps or --resume/);
+  });
+
   it("samples [N, D] points with their labels", async () => {
     const file = path.join(root, "pts.safetensors");
     const argv = ["sample", "--model", model, "--num-samples", "6", "--class-labels", "1,0", "--out", file];

@@ -255,7 +255,7 @@ describe("inpaint with inferClass", () => {
     expectKnownExact(out.samples.values(), images.values(), (i) => i % 8 < 4);
     const top = topClasses(probs!, 3, 2);
     const kept = Array.from(out.labels!);
-    kept.forEach((k, n) => expect([top[0]![n], top[1]![n]]).toContain(k));
+    for (const [n, k] of kept.entries()) expect([top[0]![n], top[1]![n]]).toContain(k);
     // Each kept completion is the guided completion toward its class (same seed, per-row noise).
     const direct = await inpaint(joint, images, leftHalf, { ...o, labels: out.labels! });
     expect(Array.from(out.samples.values())).toEqual(Array.from(direct.samples.values()));
