@@ -451,7 +451,7 @@ export async function inpaint(
   if (infer && candidates > 1) {
     const out = await completeCandidates(pipe, c, infer, posterior!, candidates);
     nfe += out.nfe;
-    const name = `${prefix.slice(0, -3)}, best of ${candidates} completions) + ${out.name}`;
+    const name = `${prefix.slice(0, -4)}, best of ${candidates} completions) + ${out.name}`;
     return new PipelineOutput(T.tensor(out.samples, shape), out.classes, pipe.info, name, nfe);
   }
   const out = await complete(labels, labels ? scale : 1, seed);
