@@ -53,3 +53,4 @@ export {
 } from "./train/reflow-pairs-node.js";
 export type { RunOptions, RunResult } from "./train/run-node.js";
 export { runTraining } from "./train/run-node.js";
+export { type BudgetSteps, stepsForMinutes } from "./train/time-budget-node.js";

@@ -13,6 +13,7 @@ describe("the package's Node entry", () => {
     expect(typeof diffuse.optim.adamwStep).toBe("function");
     expect(typeof diffuse.data.loadDataset).toBe("function");
     expect(typeof diffuse.runTraining).toBe("function");
+    expect(typeof diffuse.stepsForMinutes).toBe("function");
   });
 
   it("exports the library API of issue 8 by name", () => {
