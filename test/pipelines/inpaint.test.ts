@@ -262,7 +262,9 @@ describe("inpaint with inferClass", () => {
     // The null-class pass (3) and the posterior (2 levels x 3 classes), then 2 guided completions of
     // 3 steps and the scoring of 2 candidates at 2 levels.
     expect(out.nfe).toBe(3 + 2 * 3 + 2 * 3 + 2 * 2);
-    expect(out.sampler).toMatch(/^inferred class \(2 levels, completion fill, argmax, guidance 2, best of 2 completions\) \+ ddpm/);
+    expect(out.sampler).toMatch(
+      /^inferred class \(2 levels, completion fill, argmax, guidance 2, best of 2 completions\) \+ ddpm/,
+    );
     // The kept one has the lower error: recompute both candidates' errors the same way.
     const c0 = await inpaint(joint, images, leftHalf, { ...o, labels: top[0]! });
     const c1 = await inpaint(joint, images, leftHalf, { ...o, labels: top[1]! });
