@@ -356,6 +356,32 @@ export interface InferredClasses {
   nfe: number;
 }
 
+/**
+ * The network and settings of a masked denoising error estimate (the class posterior, the
+ * candidates' scoring): the posterior's levels and draws, one batch of N rows per call, counted.
+ */
+function errorSettings(
+  pipe: DiffusionPipeline,
+  c: ReturnType<typeof prepare>,
+  infer: InferClassOptions,
+  noiseSeed: number,
+) {
+  let calls = 0;
+  const model = async (x: T.Tensor, t: number, y: T.Tensor) => {
+    calls++;
+    return c.forward(pipe.params, x, T.full([x.shape[0]!], t), y);
+  };
+  const options = {
+    timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 5),
+    alphasCumprod: c.abar,
+    predictionType: c.type,
+    noise: gaussianNoise(noiseSeed),
+    batch: c.N,
+    ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
+  };
+  return { model, options, calls: () => calls };
+}
+
 async function inferWith(
   pipe: DiffusionPipeline,
   c: ReturnType<typeof prepare>,
@@ -385,24 +411,13 @@ async function inferWith(
     }
     fill = T.tensor(f, shape);
   }
-  const posterior = await classPosterior(
-    async (x, t, y) => {
-      nfe++;
-      return c.forward(pipe.params, x, T.full([x.shape[0]!], t), y);
-    },
-    fill,
-    c.maskT,
-    {
-      numClasses: K,
-      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 5),
-      alphasCumprod: c.abar,
-      predictionType: c.type,
-      noise: gaussianNoise(seed + 2),
-      batch: N,
-      ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
-      ...(infer.temperature !== undefined ? { temperature: infer.temperature } : {}),
-    },
-  );
+  const scoring = errorSettings(pipe, c, infer, seed + 2);
+  const posterior = await classPosterior(scoring.model, fill, c.maskT, {
+    ...scoring.options,
+    numClasses: K,
+    ...(infer.temperature !== undefined ? { temperature: infer.temperature } : {}),
+  });
+  nfe += scoring.calls();
   const classes =
     (infer.pick ?? "argmax") === "argmax"
       ? posterior.argmax
@@ -445,14 +460,13 @@ export async function inpaint(
     posterior = r.posterior;
     nfe += r.nfe;
     const levels = infer.timesteps ? `t = ${infer.timesteps.join(",")}` : `${infer.levels ?? 5} levels`;
-    prefix = `inferred class (${levels}, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}) + `;
+    const best = (infer.candidates ?? 1) > 1 ? `, best of ${infer.candidates} completions` : "";
+    prefix = `inferred class (${levels}, ${infer.fill ?? "completion"} fill, ${infer.pick ?? "argmax"}, guidance ${scale}${best}) + `;
   }
-  const candidates = infer?.candidates ?? 1;
-  if (infer && candidates > 1) {
-    const out = await completeCandidates(pipe, c, infer, posterior!, candidates);
+  if (infer && (infer.candidates ?? 1) > 1) {
+    const out = await completeCandidates(pipe, c, infer, posterior!, infer.candidates!);
     nfe += out.nfe;
-    const name = `${prefix.slice(0, -4)}, best of ${candidates} completions) + ${out.name}`;
-    return new PipelineOutput(T.tensor(out.samples, shape), out.classes, pipe.info, name, nfe);
+    return new PipelineOutput(T.tensor(out.samples, shape), out.classes, pipe.info, prefix + out.name, nfe);
   }
   const out = await complete(labels, labels ? scale : 1, seed);
   nfe += out.nfe;
@@ -488,34 +502,22 @@ async function completeCandidates(
     nfe += out.nfe;
     name = out.name;
   }
-  const all = T.tensor(Float32Array.from(completions.flatMap((x) => Array.from(x))), [
-    count * N,
-    ...shape.slice(1),
-  ]);
+  const all = T.concat(
+    completions.map((x) => T.tensor(x, shape)),
+    0,
+  );
   const masks = T.concat(
     Array.from({ length: count }, () => c.maskT),
     0,
   );
   const labels = new Int32Array(count * N);
   for (const [r, classes] of top.entries()) labels.set(classes, r * N);
-  const errors = await maskedDenoisingErrors(
-    async (x, t, y) => {
-      nfe++;
-      return c.forward(pipe.params, x, T.full([x.shape[0]!], t), y);
-    },
-    all,
-    masks,
-    labels,
-    {
-      timesteps: infer.timesteps ?? posteriorTimesteps(c.abar.length, infer.levels ?? 5),
-      alphasCumprod: c.abar,
-      predictionType: c.type,
-      noise: gaussianNoise(seed + 4),
-      batch: N,
-      noiseRows: N,
-      ...(infer.draws !== undefined ? { draws: infer.draws } : {}),
-    },
-  );
+  const scoring = errorSettings(pipe, c, infer, seed + 4);
+  const errors = await maskedDenoisingErrors(scoring.model, all, masks, labels, {
+    ...scoring.options,
+    noiseRows: N,
+  });
+  nfe += scoring.calls();
   const D = all.size / (count * N);
   const samples = new Float32Array(N * D);
   const classes = new Int32Array(N);
